@@ -1,0 +1,377 @@
+"""Broker side of a service: topology, the confirmed publisher the outbox relay uses, and
+the consumer that turns deliveries into handler calls guarded by the inbox.
+
+Failure policy (SPEC 8, 9):
+- malformed JSON, an invalid envelope, an unknown ``type`` or a ``data`` that fails its
+  schema are dead-lettered at once, with the code and reason in the headers, and acked;
+- a handler raising :class:`PermanentEventError` (an event for an unknown stay, dates out
+  of order) is dead-lettered the same way; its transaction rolls back;
+- any other exception is transient: the transaction rolls back, the delivery is nacked
+  after a back-off and redelivered; after ``delivery_limit`` attempts the quorum queue
+  dead-letters it itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel
+from contracts.envelope import CONTENT_TYPE, CloudEvent
+from contracts.topology import Topology
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit.annotations import RabbitMessage
+from faststream.rabbit.schemas import Channel, ExchangeType, QueueType
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from common.db import UnitOfWork
+from common.errors import DomainError
+from common.inbox import claim_event
+from common.logging import get_logger, safe_validation_errors
+from common.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_DEAD_LETTERED
+from contracts import topology as names
+
+log = get_logger(__name__)
+
+
+class PermanentEventError(Exception):
+    """The event is well formed but can never be applied (retrying will not help)."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    event: CloudEvent
+    data: BaseModel
+    uow: UnitOfWork
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.uow.session
+
+    @property
+    def tenant_id(self) -> str:
+        return self.event.tenantid
+
+
+EventHandler = Callable[[HandlerContext], Awaitable[None]]
+
+
+@dataclass
+class EventHandlers:
+    """Which handler applies which event type, and the data model that validates it."""
+
+    handlers: dict[str, tuple[type[BaseModel], EventHandler]] = field(default_factory=dict)
+
+    def register(self, event_type: str, model: type[BaseModel], handler: EventHandler) -> None:
+        if event_type in self.handlers:
+            raise ValueError(f"{event_type} already has a handler")
+        self.handlers[event_type] = (model, handler)
+
+    def on(self, event_type: str, model: type[BaseModel]) -> Callable[[EventHandler], EventHandler]:
+        def decorator(handler: EventHandler) -> EventHandler:
+            self.register(event_type, model, handler)
+            return handler
+
+        return decorator
+
+    @property
+    def routing_keys(self) -> list[str]:
+        return sorted(self.handlers)
+
+
+def queue_arguments(topology: Topology, service: str, delivery_limit: int) -> dict[str, Any]:
+    return {
+        "x-queue-type": "quorum",
+        "x-dead-letter-exchange": topology.dead_letter_exchange,
+        "x-dead-letter-routing-key": topology.service_queue(service),
+        # RabbitMQ 3.10-3.13 quorum queues have no delivery limit unless one is set.
+        "x-delivery-limit": delivery_limit,
+        # Dead-letter at least once: a poison message is never dropped on the way to the DLQ.
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
+async def declare_topology(
+    channel: AbstractChannel,
+    topology: Topology,
+    service: str,
+    routing_keys: Iterable[str],
+    delivery_limit: int = names.DELIVERY_LIMIT,
+) -> None:
+    """Declare the exchanges, the service's quorum queue with its bindings, and its DLQ.
+    Idempotent; run by every replica at start and by the ``migrate`` command."""
+    events = await channel.declare_exchange(
+        topology.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    dlx = await channel.declare_exchange(
+        topology.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True
+    )
+    dlq = await channel.declare_queue(
+        topology.dead_letter_queue(service),
+        durable=True,
+        arguments={"x-queue-type": "quorum"},
+    )
+    await dlq.bind(dlx, routing_key=topology.service_queue(service))
+    queue = await channel.declare_queue(
+        topology.service_queue(service),
+        durable=True,
+        arguments=queue_arguments(topology, service, delivery_limit),
+    )
+    for key in routing_keys:
+        await queue.bind(events, routing_key=key)
+
+
+async def declare_topology_at(
+    amqp_url: str, topology: Topology, service: str, routing_keys: Iterable[str], limit: int
+) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await declare_topology(channel, topology, service, routing_keys, limit)
+
+
+class BrokerEventPublisher:
+    """Publishes CloudEvents to the events exchange with publisher confirms."""
+
+    def __init__(self, broker: RabbitBroker, topology: Topology) -> None:
+        self._broker = broker
+        self._exchange = RabbitExchange(
+            topology.events_exchange, type=ExchangeType.TOPIC, durable=True, declare=False
+        )
+
+    async def publish(self, event: CloudEvent) -> None:
+        await self._broker.publish(
+            event.to_json(),
+            exchange=self._exchange,
+            routing_key=event.type,
+            persist=True,
+            mandatory=False,
+            message_id=event.id,
+            correlation_id=event.correlationid or event.id,
+            content_type=CONTENT_TYPE,
+            headers={
+                names.HEADER_TENANT: event.tenantid,
+                names.HEADER_CORRELATION: event.correlationid or event.id,
+            },
+            timeout=10,
+        )
+
+
+def retry_delay(delivery_count: int) -> float:
+    """Back-off before handing a transiently failed delivery back to the queue."""
+    return float(min(10.0, 0.2 * (2**delivery_count)))
+
+
+class EventConsumer:
+    """Consumes the service queue and applies each event once."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        topology: Topology,
+        handlers: EventHandlers,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        prefetch: int,
+        on_committed: Callable[[], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.topology = topology
+        self.handlers = handlers
+        self._sessionmaker = sessionmaker
+        self._prefetch = prefetch
+        self._on_committed = on_committed
+        self._broker: RabbitBroker | None = None
+
+    def attach(self, broker: RabbitBroker) -> None:
+        self._broker = broker
+        queue = RabbitQueue(
+            self.topology.service_queue(self.service),
+            queue_type=QueueType.QUORUM,
+            durable=True,
+            declare=False,  # declared with its arguments and bindings by declare_topology
+        )
+        subscriber = broker.subscriber(
+            queue,
+            channel=Channel(prefetch_count=self._prefetch),
+            ack_policy=AckPolicy.MANUAL,
+            title=f"{self.service}:events",
+            description=(
+                f"The {self.service} service's queue, bound to: "
+                + ", ".join(self.handlers.routing_keys)
+            ),
+        )
+
+        async def on_delivery(message: RabbitMessage) -> None:
+            await self.process(message)
+
+        subscriber(on_delivery)
+
+    async def process(self, message: Any) -> None:
+        raw = message.raw_message
+        routing_key = getattr(raw, "routing_key", "") or ""
+        try:
+            document = json.loads(message.body)
+            if not isinstance(document, dict):
+                raise ValueError("the body is not a JSON object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            await self._dead_letter(message, "MALFORMED_JSON", str(exc)[:300], routing_key)
+            return
+        try:
+            event = CloudEvent.model_validate(document)
+        except ValidationError as exc:
+            await self._dead_letter(
+                message, "INVALID_ENVELOPE", json.dumps(safe_validation_errors(exc)), routing_key
+            )
+            return
+        registered = self.handlers.handlers.get(event.type)
+        if registered is None:
+            await self._dead_letter(
+                message, "UNKNOWN_EVENT_TYPE", f"no handler for {event.type}", routing_key, event
+            )
+            return
+        model, handler = registered
+        try:
+            data = model.model_validate(event.data)
+        except ValidationError as exc:
+            await self._dead_letter(
+                message,
+                "SCHEMA_INVALID",
+                json.dumps(safe_validation_errors(exc)),
+                routing_key,
+                event,
+            )
+            return
+
+        bound = structlog.contextvars.bound_contextvars(
+            event_id=event.id,
+            event_type=event.type,
+            tenant_id=event.tenantid,
+            correlation_id=event.correlationid or event.id,
+        )
+        with bound:
+            await self._apply(message, event, data, handler, routing_key)
+
+    async def _apply(
+        self,
+        message: Any,
+        event: CloudEvent,
+        data: BaseModel,
+        handler: EventHandler,
+        routing_key: str,
+    ) -> None:
+        started = time.perf_counter()
+        uow = UnitOfWork(
+            self._sessionmaker,
+            source=f"rcm/{self.service}",
+            correlation_id=event.correlationid or event.id,
+            causation_id=event.id,
+        )
+        try:
+            async with uow:
+                if not await claim_event(uow.session, self.service, event):
+                    await uow.rollback()
+                    outcome = "duplicate"
+                else:
+                    await handler(HandlerContext(event=event, data=data, uow=uow))
+                    await uow.commit()
+                    outcome = "applied"
+        except PermanentEventError as exc:
+            await self._dead_letter(message, exc.code, exc.reason, routing_key, event)
+            return
+        except DomainError as exc:
+            await self._dead_letter(message, exc.code, exc.message, routing_key, event)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            count = delivery_count(message)
+            MESSAGES_CONSUMED.labels(self.service, event.type, "retried").inc()
+            log.warning(
+                "event_failed_will_retry",
+                delivery_count=count,
+                error_type=type(exc).__name__,
+                exc_info=exc,
+            )
+            await asyncio.sleep(retry_delay(count))
+            await message.nack(requeue=True)
+            return
+        HANDLER_SECONDS.labels(self.service, event.type).observe(time.perf_counter() - started)
+        MESSAGES_CONSUMED.labels(self.service, event.type, outcome).inc()
+        log.info("event_" + outcome)
+        await message.ack()
+        if outcome == "applied" and self._on_committed is not None:
+            self._on_committed()
+
+    async def _dead_letter(
+        self,
+        message: Any,
+        code: str,
+        reason: str,
+        routing_key: str,
+        event: CloudEvent | None = None,
+    ) -> None:
+        assert self._broker is not None
+        raw = message.raw_message
+        headers = dict(getattr(raw, "headers", None) or {})
+        headers.update(
+            {
+                names.HEADER_ERROR_CODE: code,
+                names.HEADER_ERROR_REASON: reason[:2000],
+                names.HEADER_ORIGINAL_ROUTING_KEY: routing_key,
+                names.HEADER_SERVICE: self.service,
+            }
+        )
+        if event is not None:
+            headers[names.HEADER_TENANT] = event.tenantid
+        await self._broker.publish(
+            message.body,
+            exchange=RabbitExchange(
+                self.topology.dead_letter_exchange,
+                type=ExchangeType.DIRECT,
+                durable=True,
+                declare=False,
+            ),
+            routing_key=self.topology.service_queue(self.service),
+            persist=True,
+            headers=headers,
+            message_id=getattr(raw, "message_id", None),
+            content_type=getattr(raw, "content_type", None),
+            timeout=10,
+        )
+        MESSAGES_DEAD_LETTERED.labels(self.service, code).inc()
+        MESSAGES_CONSUMED.labels(
+            self.service, event.type if event else "unparsed", "dead_lettered"
+        ).inc()
+        log.warning(
+            "event_dead_lettered",
+            code=code,
+            event_id=event.id if event else None,
+            event_type=event.type if event else None,
+            routing_key=routing_key,
+        )
+        # Only after the dead-letter copy is confirmed: nothing is lost between the two.
+        await message.ack()
+
+
+def delivery_count(message: Any) -> int:
+    headers = getattr(message.raw_message, "headers", None) or {}
+    value = headers.get("x-delivery-count", 0)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

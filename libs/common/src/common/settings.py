@@ -1,0 +1,61 @@
+"""Settings shared by every service. Each service subclasses :class:`ServiceSettings` once;
+nothing connects at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+class ServiceSettings(BaseSettings):
+    """Environment variables, e.g. ``DATABASE_URL``, ``AMQP_URL``, ``DB_SCHEMA``.
+
+    Secrets may come from a mounted file instead: ``JWT_SECRET_FILE=/run/secrets/jwt``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    service_name: str = "service"
+    database_url: str = DEFAULT_DATABASE_URL
+    db_schema: str = Field(default="", description="Postgres schema owned by the service")
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+    amqp_url: str = DEFAULT_AMQP_URL
+    topology_prefix: str = Field(default="", description="prefix of exchange/queue names")
+    prefetch: int = Field(default=8, description="unacked deliveries per consumer; keep <= pool")
+    delivery_limit: int = 5
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+    jwt_secret: SecretStr | None = None
+    jwt_secret_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str = "rcm"
+    jwt_issuer: str | None = None
+    tenant_config_dir: Path | None = None
+    outbox_poll_seconds: float = 0.2
+    outbox_batch_size: int = 100
+    graceful_timeout_seconds: float = 15.0
+
+    @model_validator(mode="after")
+    def _defaults(self) -> ServiceSettings:
+        if not self.db_schema:
+            self.db_schema = self.service_name.replace("-", "_")
+        if self.prefetch > self.db_pool_size + self.db_max_overflow:
+            # Each delivery runs as its own task holding a connection; more in flight than
+            # the pool holds would only queue inside the pool and time out.
+            raise ValueError("prefetch must not exceed db_pool_size + db_max_overflow")
+        return self
+
+    def jwt_shared_secret(self) -> str | None:
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        if self.jwt_secret_file is not None:
+            return self.jwt_secret_file.read_text().strip()
+        return None

@@ -1,0 +1,1 @@
+"""Test support: isolated database and broker names per run, tokens, process runners."""

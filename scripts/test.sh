@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command: guards (ruff, mypy, import contracts), then every test against the
+# real Postgres and RabbitMQ. Installs what it needs on a fresh machine first.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/bootstrap.sh
+
+PACKAGES=(contracts common attendance stays charges claims edi_gateway)
+
+log "ruff"
+uv run --frozen ruff check .
+uv run --frozen ruff format --check .
+log "mypy (strict)"
+uv run --frozen mypy $(printf -- '-p %s ' "${PACKAGES[@]}")
+log "import contracts"
+uv run --frozen lint-imports
+log "contracts' JSON Schemas are current"
+uv run --frozen python -m contracts.export_schemas --check
+log "pytest"
+uv run --frozen pytest "$@"

@@ -1,0 +1,3 @@
+from stays.entrypoints.cli import main
+
+raise SystemExit(main())

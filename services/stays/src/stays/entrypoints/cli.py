@@ -1,0 +1,25 @@
+"""``stays migrate | declare-topology | serve``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.cli import service_main
+from stays.bootstrap import MIGRATIONS, build_runtime
+from stays.settings import StaysSettings
+
+
+def main(argv: list[str] | None = None) -> int:
+    def runtime(settings: Any) -> Any:
+        return build_runtime(settings)
+
+    return service_main(
+        settings_factory=StaysSettings,
+        runtime_factory=runtime,
+        migrations=MIGRATIONS,
+        argv=argv,
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

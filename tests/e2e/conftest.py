@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 import aio_pika
 import pytest
-
+from common.testing.messages import publish_raw
 from common.testing.processes import Suite
 from common.testing.tokens import TEST_JWT_SECRET
 from contracts.topology import Topology
@@ -34,26 +34,42 @@ def suite(
         yield running
     finally:
         codes = running.stop()
-        running.exit_codes = codes  # type: ignore[attr-defined]
+    # Graceful shutdown: on SIGTERM each service stops consuming, finishes in-flight work
+    # and logs service_stopped; uvicorn then re-raises the signal (exit -15) or exits 0.
+    failed = {
+        name: code
+        for name, code in codes.items()
+        if code not in (0, -15) or '"service_stopped"' not in running.processes[name].logs()
+    }
+    assert not failed, {n: running.processes[n].logs()[-3000:] for n in failed}
 
 
-def sample(event_type: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((SAMPLES / f"{event_type}.json").read_text())
-    return document
+@pytest.fixture(scope="session")
+def sample() -> Callable[[str], dict[str, Any]]:
+    """``sample(type)``: a fresh copy of the golden sample of that event type."""
+
+    def load(event_type: str) -> dict[str, Any]:
+        document: dict[str, Any] = json.loads((SAMPLES / f"{event_type}.json").read_text())
+        return document
+
+    return load
 
 
-async def publish(amqp_url: str, topology: Topology, *documents: dict[str, Any]) -> None:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(topology.events_exchange)
-        for document in documents:
-            await exchange.publish(
-                aio_pika.Message(
+@pytest.fixture(scope="session")
+def publish(rcm_amqp_url: str, rcm_topology: Topology) -> Callable[..., Coroutine[Any, Any, None]]:
+    """``await publish(*documents)``: CloudEvent documents onto the events exchange."""
+
+    async def send(*documents: dict[str, Any]) -> None:
+        connection = await aio_pika.connect(rcm_amqp_url)
+        async with connection:
+            channel = await connection.channel(publisher_confirms=True)
+            for document in documents:
+                await publish_raw(
+                    channel,
+                    rcm_topology,
                     json.dumps(document).encode(),
-                    content_type="application/cloudevents+json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    document["type"],
                     message_id=document.get("id"),
-                ),
-                routing_key=document["type"],
-            )
+                )
+
+    return send

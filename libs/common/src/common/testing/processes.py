@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,8 +120,10 @@ class Suite:
         return self.processes[service].base_url
 
     def migrate(self) -> None:
-        for p in self.processes.values():
-            p.migrate()
+        """Each service's one-shot migration, all at once (they touch disjoint schemas)."""
+        with ThreadPoolExecutor(max_workers=len(self.processes)) as pool:
+            for future in [pool.submit(p.migrate) for p in self.processes.values()]:
+                future.result()
 
     def start(self, timeout: float = 60) -> None:
         for p in self.processes.values():

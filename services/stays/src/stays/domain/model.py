@@ -10,28 +10,19 @@ from datetime import date
 from enum import StrEnum
 
 from common.errors import DomainError
+from contracts.events.stay_components import Admission
+
+__all__ = ["Admission", "Stay", "StayRuleViolation", "StayStatus"]
 
 
 class StayStatus(StrEnum):
     ADMITTED = "ADMITTED"
     DISCHARGED = "DISCHARGED"
-    CANCELLED = "CANCELLED"
+    ENTERED_IN_ERROR = "ENTERED_IN_ERROR"
 
 
 class StayRuleViolation(DomainError):
     """Input that cannot describe a real stay; ``code`` is stable across versions."""
-
-
-@dataclass(frozen=True)
-class Admission:
-    admit_date: date
-    admit_hour: int | None
-    admit_type: str | None
-    admit_source: str | None
-    principal_diagnosis: str | None
-    admitting_diagnosis: str | None = None
-    other_diagnoses: tuple[str, ...] = ()
-    drg: str | None = None
 
 
 @dataclass
@@ -60,8 +51,6 @@ class Stay:
         program_id: str,
         admission: Admission,
     ) -> Stay:
-        if admission.admit_hour is not None and not 0 <= admission.admit_hour <= 23:
-            raise StayRuleViolation("INVALID_ADMIT_HOUR", "admit hour must be 0-23")
         stay = cls(
             tenant_id=tenant_id,
             stay_id=stay_id,

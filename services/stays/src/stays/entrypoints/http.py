@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
+from common.http import Principal, not_found, require_scopes
+from common.runtime import ServiceRuntime
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from common.http import Principal, not_found, require_scopes
-from common.runtime import ServiceRuntime
 from stays.adapters.db.repository import StayRepository
 from stays.domain.model import Admission, Stay, StayStatus
 from stays.service_layer.admissions import AdmitStay, admit_stay
@@ -22,19 +22,7 @@ router = APIRouter(prefix="/v1/stays", tags=["stays"])
 # The one place a stay rule's code becomes an HTTP status.
 DOMAIN_STATUSES: dict[str, int] = {
     "STAY_ALREADY_ADMITTED": 409,
-    "INVALID_ADMIT_HOUR": 422,
 }
-
-
-class AdmissionOut(BaseModel):
-    admit_date: date
-    admit_hour: int | None
-    admit_type: str | None
-    admit_source: str | None
-    principal_diagnosis: str | None
-    admitting_diagnosis: str | None
-    other_diagnoses: list[str]
-    drg: str | None
 
 
 class StayOut(BaseModel):
@@ -43,7 +31,7 @@ class StayOut(BaseModel):
     facility_id: str
     program_id: str
     status: StayStatus
-    admission: AdmissionOut
+    admission: Admission
     discharge_date: date | None
     discharge_hour: int | None
     discharge_status: str | None
@@ -59,14 +47,7 @@ class CreateStay(BaseModel):
     member_id: str = Field(min_length=1, max_length=64)
     facility_id: str = Field(min_length=1, max_length=64)
     program_id: str = Field(min_length=1, max_length=64)
-    admit_date: date
-    admit_hour: int | None = Field(default=None, ge=0, le=23)
-    admit_type: str | None = Field(default=None, pattern=r"^[1-9]$")
-    admit_source: str | None = Field(default=None, pattern=r"^[0-9A-Z]$")
-    principal_diagnosis: str | None = Field(default=None, pattern=r"^[A-Z][0-9][0-9A-Z]{1,5}$")
-    admitting_diagnosis: str | None = Field(default=None, pattern=r"^[A-Z][0-9][0-9A-Z]{1,5}$")
-    other_diagnoses: list[str] = Field(default_factory=list, max_length=24)
-    drg: str | None = Field(default=None, pattern=r"^[0-9]{3}$")
+    admission: Admission
 
 
 def _runtime(request: Request) -> ServiceRuntime:
@@ -75,23 +56,13 @@ def _runtime(request: Request) -> ServiceRuntime:
 
 
 def _out(stay: Stay) -> StayOut:
-    a = stay.admission
     return StayOut(
         stay_id=stay.stay_id,
         member_id=stay.member_id,
         facility_id=stay.facility_id,
         program_id=stay.program_id,
         status=stay.status,
-        admission=AdmissionOut(
-            admit_date=a.admit_date,
-            admit_hour=a.admit_hour,
-            admit_type=a.admit_type,
-            admit_source=a.admit_source,
-            principal_diagnosis=a.principal_diagnosis,
-            admitting_diagnosis=a.admitting_diagnosis,
-            other_diagnoses=list(a.other_diagnoses),
-            drg=a.drg,
-        ),
+        admission=stay.admission,
         discharge_date=stay.discharge_date,
         discharge_hour=stay.discharge_hour,
         discharge_status=stay.discharge_status,
@@ -146,16 +117,7 @@ async def create_stay(
         member_id=body.member_id,
         facility_id=body.facility_id,
         program_id=body.program_id,
-        admission=Admission(
-            admit_date=body.admit_date,
-            admit_hour=body.admit_hour,
-            admit_type=body.admit_type,
-            admit_source=body.admit_source,
-            principal_diagnosis=body.principal_diagnosis,
-            admitting_diagnosis=body.admitting_diagnosis,
-            other_diagnoses=tuple(body.other_diagnoses),
-            drg=body.drg,
-        ),
+        admission=body.admission,
     )
     async with _runtime(request).unit_of_work() as uow:
         stay = await admit_stay(uow, command)

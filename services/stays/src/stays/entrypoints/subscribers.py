@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from common.messaging import EventHandlers, HandlerContext
 from contracts.events import STAY_ADMITTED_V1, data_model_for
-from stays.domain.model import Admission
+from contracts.events.ehr import EhrStayAdmitted
+
 from stays.service_layer.admissions import AdmitStay, admit_stay
 
 
 async def on_stay_admitted(ctx: HandlerContext) -> None:
-    data: Any = ctx.data
+    data = cast(EhrStayAdmitted, ctx.data)
     await admit_stay(
         ctx.uow,
         AdmitStay(
@@ -20,16 +21,7 @@ async def on_stay_admitted(ctx: HandlerContext) -> None:
             member_id=data.member_id,
             facility_id=data.facility_id,
             program_id=data.program_id,
-            admission=Admission(
-                admit_date=data.admit_date,
-                admit_hour=data.admit_hour,
-                admit_type=data.admit_type,
-                admit_source=data.admit_source,
-                principal_diagnosis=data.principal_diagnosis,
-                admitting_diagnosis=data.admitting_diagnosis,
-                other_diagnoses=tuple(data.other_diagnoses),
-                drg=data.drg,
-            ),
+            admission=data.admission,
         ),
     )
 

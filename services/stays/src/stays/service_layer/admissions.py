@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from common.db import UnitOfWork
 from contracts.events import STAYS_STAY_ADMITTED_V1
+from contracts.events.stays import StayAdmitted
+from contracts.events.stays import StayStatus as ContractStayStatus
+
 from stays.adapters.db.repository import StayRepository
 from stays.domain.model import Admission, Stay, StayRuleViolation
 
@@ -59,19 +62,13 @@ def _same_or_refuse(existing: Stay, command: AdmitStay) -> Stay:
     )
 
 
-def admitted_event_data(stay: Stay) -> dict[str, object]:
-    a = stay.admission
-    return {
-        "stay_id": stay.stay_id,
-        "member_id": stay.member_id,
-        "facility_id": stay.facility_id,
-        "program_id": stay.program_id,
-        "admit_date": a.admit_date.isoformat(),
-        "admit_hour": a.admit_hour,
-        "admit_type": a.admit_type,
-        "admit_source": a.admit_source,
-        "principal_diagnosis": a.principal_diagnosis,
-        "admitting_diagnosis": a.admitting_diagnosis,
-        "other_diagnoses": list(a.other_diagnoses),
-        "drg": a.drg,
-    }
+def admitted_event_data(stay: Stay) -> StayAdmitted:
+    return StayAdmitted(
+        stay_id=stay.stay_id,
+        stay_version=max(1, stay.version),
+        member_id=stay.member_id,
+        facility_id=stay.facility_id,
+        program_id=stay.program_id,
+        status=ContractStayStatus(stay.status.value),
+        admission=stay.admission,
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -14,31 +12,6 @@ from stays.adapters.db.tables import STAY
 from stays.domain.model import Admission, Stay, StayStatus
 
 
-def _admission_json(admission: Admission) -> dict[str, object]:
-    data = asdict(admission)
-    data["admit_date"] = admission.admit_date.isoformat()
-    data["other_diagnoses"] = list(admission.other_diagnoses)
-    return data
-
-
-def _admission(data: dict[str, object]) -> Admission:
-    hour = data.get("admit_hour")
-    return Admission(
-        admit_date=date.fromisoformat(str(data["admit_date"])),
-        admit_hour=int(str(hour)) if hour is not None else None,
-        admit_type=_opt(data.get("admit_type")),
-        admit_source=_opt(data.get("admit_source")),
-        principal_diagnosis=_opt(data.get("principal_diagnosis")),
-        admitting_diagnosis=_opt(data.get("admitting_diagnosis")),
-        other_diagnoses=tuple(str(d) for d in data.get("other_diagnoses") or ()),  # type: ignore[attr-defined]
-        drg=_opt(data.get("drg")),
-    )
-
-
-def _opt(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
 def _stay(row: Any) -> Stay:
     return Stay(
         tenant_id=row["tenant_id"],
@@ -46,7 +19,7 @@ def _stay(row: Any) -> Stay:
         member_id=row["member_id"],
         facility_id=row["facility_id"],
         program_id=row["program_id"],
-        admission=_admission(row["admission"]),
+        admission=Admission.model_validate(row["admission"]),
         status=StayStatus(row["status"]),
         discharge_date=row["discharge_date"],
         discharge_hour=row["discharge_hour"],
@@ -61,12 +34,15 @@ class StayRepository:
 
     async def get(self, tenant_id: str, stay_id: str) -> Stay | None:
         row = (
-            await self._session.execute(
-                select(STAY).where(STAY.c.tenant_id == tenant_id, STAY.c.stay_id == stay_id)
+            (
+                await self._session.execute(
+                    select(STAY).where(STAY.c.tenant_id == tenant_id, STAY.c.stay_id == stay_id)
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
         return None if row is None else _stay(row)
-
 
     async def add(self, stay: Stay) -> bool:
         """Insert a new stay; False if the tenant already has one with this id."""
@@ -81,7 +57,7 @@ class StayRepository:
                 status=stay.status.value,
                 admit_date=stay.admission.admit_date,
                 admit_hour=stay.admission.admit_hour,
-                admission=_admission_json(stay.admission),
+                admission=stay.admission.model_dump(mode="json"),
                 version=1,
             )
             .on_conflict_do_nothing(constraint="uq_stay_tenant_stay")

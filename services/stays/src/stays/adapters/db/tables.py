@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from common.db import SERVICE_SCHEMA
 from sqlalchemy import (
     Column,
     Date,
@@ -18,8 +19,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
-
-from common.db import SERVICE_SCHEMA
 
 
 class StayRow(SQLModel, table=True):

@@ -6,9 +6,8 @@ Revises:
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.dialects.postgresql import JSONB
-
 from common.migrations import create_messaging_tables, target_schema
+from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0001"
 down_revision = None

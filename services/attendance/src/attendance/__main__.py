@@ -1,0 +1,3 @@
+from attendance.entrypoints.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,23 @@
+"""Composition root of the attendance service: the only place that picks implementations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.runtime import ServiceRuntime
+
+from attendance.entrypoints.http import DOMAIN_STATUSES, router
+from attendance.entrypoints.subscribers import build_handlers
+from attendance.settings import AttendanceSettings
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
+
+
+def build_runtime(settings: AttendanceSettings | None = None) -> ServiceRuntime:
+    return ServiceRuntime(
+        settings=settings or AttendanceSettings(),
+        handlers=build_handlers(),
+        routers=[router],
+        domain_statuses=DOMAIN_STATUSES,
+        title="rcm attendance",
+    )

@@ -1,0 +1,27 @@
+"""The stable codes of every attendance rule, defined once (STYLE 7).
+
+The HTTP layer maps each code to a status in one table; the event consumer dead-letters
+the event that caused one, with the code in its headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.errors import DomainError
+
+ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"
+SESSION_UNKNOWN = "SESSION_UNKNOWN"
+SESSION_CANCELLED = "SESSION_CANCELLED"
+SESSION_CLOSED = "SESSION_CLOSED"
+SESSION_ALREADY_EXISTS = "SESSION_ALREADY_EXISTS"
+PARTICIPANT_UNKNOWN = "PARTICIPANT_UNKNOWN"
+SUPERVISOR_UNKNOWN = "SUPERVISOR_UNKNOWN"
+INVALID_TIME_WINDOW = "INVALID_TIME_WINDOW"
+VERSION_CONFLICT = "VERSION_CONFLICT"
+
+
+class AttendanceRuleViolation(DomainError):
+    """A request or event the attendance rules refuse; ``code`` is stable across versions."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(code, message, **details)

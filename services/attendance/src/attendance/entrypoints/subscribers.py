@@ -1,0 +1,162 @@
+"""Inbound events of the attendance service, translated into use-case commands.
+
+A rule the event breaks (an update for an unknown session, an update after a cancel)
+raises a DomainError: the consumer rolls back and dead-letters the event with its code.
+A refused attendance mark is the exception: it is answered with a rejection event."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from common.messaging import EventHandler, EventHandlers, HandlerContext
+from contracts.events import (
+    GROUP_SESSION_ATTENDANCE_MARKED_V1,
+    GROUP_SESSION_CANCELLED_V1,
+    GROUP_SESSION_SCHEDULED_V1,
+    GROUP_SESSION_UPDATED_V1,
+    AttendanceMarked,
+    GroupSessionCancelled,
+    GroupSessionScheduled,
+    GroupSessionUpdated,
+)
+from pydantic import BaseModel
+
+from attendance.domain.model import (
+    RosterRole,
+    SessionPlan,
+    StaffAssignment,
+    supervising_providers,
+)
+from attendance.domain.roster import AttendanceStatus
+from attendance.service_layer.sessions import (
+    CancelSession,
+    ScheduleSession,
+    SetAttendance,
+    UpdateSession,
+    cancel_session,
+    record_feed_mark,
+    schedule_session,
+    update_session,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+ACTOR_MAX = 200
+
+
+def _data(ctx: HandlerContext, model: type[M]) -> M:
+    if not isinstance(ctx.data, model):
+        raise TypeError(f"{ctx.event.type} carries {type(ctx.data).__name__}")
+    return ctx.data
+
+
+def _feed_actor(ctx: HandlerContext) -> str:
+    return ctx.event.source[:ACTOR_MAX]
+
+
+def _plan(data: GroupSessionScheduled | GroupSessionUpdated) -> SessionPlan:
+    return SessionPlan.of(
+        facility_id=data.facility_id,
+        program_id=data.program_id,
+        session_date=data.session_date,
+        start_time=data.start_time,
+        end_time=data.end_time,
+        group_type=data.group_type,
+        service_code=data.service_code,
+        participants=[entry.member_id for entry in data.roster],
+        supervisors=supervising_providers(
+            StaffAssignment(provider_id=s.provider_id, role=s.role) for s in data.supervisors
+        ),
+    )
+
+
+def _initial_statuses(
+    data: GroupSessionScheduled | GroupSessionUpdated,
+) -> dict[str, AttendanceStatus]:
+    return {
+        entry.member_id: AttendanceStatus(entry.initial_status.value)
+        for entry in data.roster
+        if entry.initial_status is not None
+    }
+
+
+async def on_session_scheduled(ctx: HandlerContext) -> None:
+    data = _data(ctx, GroupSessionScheduled)
+    await schedule_session(
+        ctx.uow,
+        ScheduleSession(
+            tenant_id=ctx.tenant_id,
+            session_id=data.session_id,
+            plan=_plan(data),
+            actor=_feed_actor(ctx),
+            at=ctx.event.time,
+            revision=data.revision,
+            initial_statuses=_initial_statuses(data),
+        ),
+    )
+
+
+async def on_session_updated(ctx: HandlerContext) -> None:
+    data = _data(ctx, GroupSessionUpdated)
+    await update_session(
+        ctx.uow,
+        UpdateSession(
+            tenant_id=ctx.tenant_id,
+            session_id=data.session_id,
+            plan=_plan(data),
+            actor=_feed_actor(ctx),
+            at=ctx.event.time,
+            revision=data.revision,
+            initial_statuses=_initial_statuses(data),
+        ),
+    )
+
+
+async def on_session_cancelled(ctx: HandlerContext) -> None:
+    data = _data(ctx, GroupSessionCancelled)
+    await cancel_session(
+        ctx.uow,
+        CancelSession(
+            tenant_id=ctx.tenant_id,
+            session_id=data.session_id,
+            reason=data.note,
+            revision=data.revision,
+        ),
+    )
+
+
+async def on_attendance_marked(ctx: HandlerContext) -> None:
+    data = _data(ctx, AttendanceMarked)
+    if data.member_id is not None:
+        role, subject_id = RosterRole.PARTICIPANT, data.member_id
+    else:
+        assert data.provider_id is not None  # the contract requires exactly one
+        role, subject_id = RosterRole.SUPERVISOR, data.provider_id
+    await record_feed_mark(
+        ctx.uow,
+        SetAttendance(
+            tenant_id=ctx.tenant_id,
+            session_id=data.session_id,
+            role=role,
+            subject_id=subject_id,
+            status=AttendanceStatus(data.status.value),
+            actor=data.marked_by,
+            at=data.marked_at,
+        ),
+        event_id=ctx.event.id,
+    )
+
+
+HANDLERS: tuple[tuple[str, type[BaseModel], EventHandler], ...] = (
+    (GROUP_SESSION_SCHEDULED_V1, GroupSessionScheduled, on_session_scheduled),
+    (GROUP_SESSION_UPDATED_V1, GroupSessionUpdated, on_session_updated),
+    (GROUP_SESSION_CANCELLED_V1, GroupSessionCancelled, on_session_cancelled),
+    (GROUP_SESSION_ATTENDANCE_MARKED_V1, AttendanceMarked, on_attendance_marked),
+)
+
+
+def build_handlers() -> EventHandlers:
+    handlers = EventHandlers()
+    for event_type, model, handler in HANDLERS:
+        handlers.register(event_type, model, handler)
+    return handlers

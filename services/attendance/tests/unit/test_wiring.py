@@ -1,0 +1,63 @@
+"""The service's tables of codes and handlers agree with the domain and the contracts."""
+
+from __future__ import annotations
+
+import pytest
+from attendance.domain import errors
+from attendance.entrypoints.http import DOMAIN_STATUSES
+from attendance.entrypoints.subscribers import build_handlers
+from attendance.service_layer.sessions import REJECTION_CODES
+from attendance.settings import AttendanceSettings
+from contracts.events import (
+    GROUP_SESSION_ATTENDANCE_MARKED_V1,
+    GROUP_SESSION_CANCELLED_V1,
+    GROUP_SESSION_SCHEDULED_V1,
+    GROUP_SESSION_UPDATED_V1,
+    MarkRejectionCode,
+    data_model_for,
+)
+from pydantic import ValidationError
+
+CODES = {value for name, value in vars(errors).items() if name.isupper() and isinstance(value, str)}
+
+
+def test_every_domain_code_has_an_http_status() -> None:
+    assert set(DOMAIN_STATUSES) == CODES
+
+
+def test_an_illegal_transition_is_a_409_and_an_unknown_session_a_404() -> None:
+    assert DOMAIN_STATUSES["ILLEGAL_TRANSITION"] == 409
+    assert DOMAIN_STATUSES["SESSION_UNKNOWN"] == 404
+
+
+def test_the_consumer_takes_the_four_scheduling_events_with_their_contract_models() -> None:
+    handlers = build_handlers()
+    assert handlers.routing_keys == sorted(
+        [
+            GROUP_SESSION_SCHEDULED_V1,
+            GROUP_SESSION_UPDATED_V1,
+            GROUP_SESSION_CANCELLED_V1,
+            GROUP_SESSION_ATTENDANCE_MARKED_V1,
+        ]
+    )
+    for event_type, (model, _) in handlers.handlers.items():
+        assert data_model_for(event_type) is model
+
+
+def test_every_refusal_of_a_mark_maps_to_a_contract_rejection_code() -> None:
+    assert set(REJECTION_CODES.values()) <= set(MarkRejectionCode)
+    assert errors.VERSION_CONFLICT not in REJECTION_CODES  # the feed sends no version
+
+
+def test_settings_name_the_service_and_its_port() -> None:
+    settings = AttendanceSettings(jwt_secret="x")
+    assert (settings.service_name, settings.http_port, settings.db_schema) == (
+        "attendance",
+        8001,
+        "attendance",
+    )
+
+
+def test_an_unknown_business_time_zone_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError):
+        AttendanceSettings(jwt_secret="x", business_time_zone="Mars/Olympus")

@@ -1,0 +1,3 @@
+from charges.entrypoints.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""Use cases that keep the projections current from the EHR feed (members, providers,
+facilities). Each runs in the unit of work of the event that carries it, inbox included."""
+
+from __future__ import annotations
+
+from common.db import UnitOfWork
+from common.logging import get_logger
+
+from charges.adapters.db.repository import ProjectionRepository
+from charges.domain.projections import (
+    Facility,
+    MemberCoverage,
+    ProjectionOutcome,
+    Provider,
+    SourceStamp,
+)
+
+log = get_logger(__name__)
+
+
+def _outcome(written: bool, kind: str, record_id: str) -> ProjectionOutcome:
+    outcome = ProjectionOutcome.APPLIED if written else ProjectionOutcome.STALE
+    if not written:
+        # Normal when a feed replays or reorders; logged for the curious, not an error.
+        log.info("projection_kept_newer", projection=kind, record_id=record_id)
+    return outcome
+
+
+async def record_member(
+    uow: UnitOfWork, tenant_id: str, member: MemberCoverage, stamp: SourceStamp
+) -> ProjectionOutcome:
+    written = await ProjectionRepository(uow.session).save_member(tenant_id, member, stamp)
+    return _outcome(written, "member", member.member_id)
+
+
+async def record_provider(
+    uow: UnitOfWork, tenant_id: str, provider: Provider, stamp: SourceStamp
+) -> ProjectionOutcome:
+    written = await ProjectionRepository(uow.session).save_provider(tenant_id, provider, stamp)
+    return _outcome(written, "provider", provider.provider_id)
+
+
+async def record_facility(
+    uow: UnitOfWork, tenant_id: str, facility: Facility, stamp: SourceStamp
+) -> ProjectionOutcome:
+    written = await ProjectionRepository(uow.session).save_facility(tenant_id, facility, stamp)
+    return _outcome(written, "facility", facility.facility_id)

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from common.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class ChargesSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    service_name: str = "charges"
+    http_port: int = 8003

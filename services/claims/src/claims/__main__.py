@@ -1,0 +1,3 @@
+from claims.entrypoints.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,209 @@
+"""Inbound events of the claims service, translated into use-case commands."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from common.messaging import EventHandler, EventHandlers, HandlerContext
+from contracts.events import (
+    FACILITY_UPSERTED_V1,
+    MEMBER_UPSERTED_V1,
+    PROVIDER_UPSERTED_V1,
+    STAYS_STAY_ADMITTED_V1,
+    STAYS_STAY_CORRECTED_V1,
+    STAYS_STAY_DISCHARGED_V1,
+    STAYS_STAY_LEAVE_ENDED_V1,
+    STAYS_STAY_LEAVE_STARTED_V1,
+    CoverageSubscriber,
+    FacilityUpserted,
+    MemberUpserted,
+    ProviderUpserted,
+    StayState,
+    data_model_for,
+)
+from pydantic import BaseModel
+
+from claims.domain.projections import (
+    Admission,
+    ClaimMember,
+    Coverage,
+    Discharge,
+    Facility,
+    Leave,
+    Person,
+    PostalAddress,
+    Procedure,
+    Provider,
+    SourceStamp,
+    StayContext,
+    StayStamp,
+    StayStatus,
+)
+from claims.service_layer.projections import (
+    record_facility,
+    record_member,
+    record_provider,
+    record_stay,
+)
+from contracts import address as contract_address
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _data(ctx: HandlerContext, model: type[M]) -> M:
+    if not isinstance(ctx.data, model):
+        raise TypeError(f"{ctx.event.type} carries {type(ctx.data).__name__}")
+    return ctx.data
+
+
+def _stamp(ctx: HandlerContext) -> SourceStamp:
+    return SourceStamp(time=ctx.event.time, event_id=ctx.event.id)
+
+
+def _address(address: contract_address.PostalAddress) -> PostalAddress:
+    return PostalAddress(
+        line1=address.line1,
+        line2=address.line2,
+        city=address.city,
+        state=address.state,
+        postal_code=address.postal_code,
+    )
+
+
+def _subscriber(subscriber: CoverageSubscriber | None) -> Person | None:
+    if subscriber is None:
+        return None
+    return Person(
+        first_name=subscriber.first_name,
+        last_name=subscriber.last_name,
+        middle_name=subscriber.middle_name,
+        birth_date=subscriber.birth_date,
+        sex=subscriber.sex.value,
+        address=None if subscriber.address is None else _address(subscriber.address),
+    )
+
+
+async def on_member_upserted(ctx: HandlerContext) -> None:
+    data = _data(ctx, MemberUpserted)
+    member = ClaimMember(
+        member_id=data.member_id,
+        active=data.active,
+        person=Person(
+            first_name=data.first_name,
+            last_name=data.last_name,
+            middle_name=data.middle_name,
+            birth_date=data.birth_date,
+            sex=data.sex.value,
+            address=None if data.address is None else _address(data.address),
+        ),
+        coverages=tuple(
+            Coverage(
+                coverage_id=c.coverage_id,
+                payer_id=c.payer_id,
+                subscriber_id=c.subscriber_id,
+                relationship_to_subscriber=c.relationship_to_subscriber.value,
+                is_primary=c.is_primary,
+                effective_from=c.effective_from,
+                effective_to=c.effective_to,
+                group_number=c.group_number,
+                subscriber=_subscriber(c.subscriber),
+            )
+            for c in data.coverages
+        ),
+    )
+    await record_member(ctx.uow, ctx.tenant_id, member, _stamp(ctx))
+
+
+async def on_provider_upserted(ctx: HandlerContext) -> None:
+    data = _data(ctx, ProviderUpserted)
+    provider = Provider(
+        provider_id=data.provider_id,
+        npi=data.npi,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        middle_name=data.middle_name,
+        credential=data.credential,
+        taxonomy_code=data.taxonomy_code,
+        active=data.active,
+    )
+    await record_provider(ctx.uow, ctx.tenant_id, provider, _stamp(ctx))
+
+
+async def on_facility_upserted(ctx: HandlerContext) -> None:
+    data = _data(ctx, FacilityUpserted)
+    facility = Facility(
+        facility_id=data.facility_id,
+        name=data.name,
+        npi=data.npi,
+        tax_id=data.tax_id,
+        address=_address(data.address),
+        time_zone=data.time_zone,
+        taxonomy_code=data.taxonomy_code,
+        active=data.active,
+    )
+    await record_facility(ctx.uow, ctx.tenant_id, facility, _stamp(ctx))
+
+
+async def on_stay_changed(ctx: HandlerContext) -> None:
+    """Every stays.stay.* event carries the whole stay after the change; the newest
+    ``stay_version`` is kept, whichever event type brought it."""
+    data = _data(ctx, StayState)
+    a = data.admission
+    stay = StayContext(
+        stay_id=data.stay_id,
+        stay_version=data.stay_version,
+        member_id=data.member_id,
+        facility_id=data.facility_id,
+        program_id=data.program_id,
+        status=StayStatus(data.status.value),
+        admission=Admission(
+            admit_date=a.admit_date,
+            admit_hour=a.admit_hour,
+            admission_type=a.admission_type.value,
+            admission_source=a.admission_source,
+            principal_diagnosis=a.principal_diagnosis,
+            admitting_diagnosis=a.admitting_diagnosis,
+            other_diagnoses=tuple(a.other_diagnoses),
+            drg=a.drg,
+            procedures=tuple(Procedure(p.code, p.performed_on) for p in a.procedures),
+        ),
+        leaves=tuple(
+            Leave(
+                leave_id=leave.leave_id,
+                start_date=leave.start_date,
+                return_date=leave.return_date,
+                reason=leave.reason.value,
+            )
+            for leave in data.leaves
+        ),
+        discharge=None
+        if data.discharge is None
+        else Discharge(
+            discharge_date=data.discharge.discharge_date,
+            discharge_hour=data.discharge.discharge_hour,
+            patient_status=data.discharge.patient_status,
+        ),
+    )
+    await record_stay(ctx.uow, ctx.tenant_id, stay, StayStamp(data.stay_version, _stamp(ctx)))
+
+
+SUBSCRIPTIONS: tuple[tuple[str, EventHandler], ...] = (
+    (MEMBER_UPSERTED_V1, on_member_upserted),
+    (PROVIDER_UPSERTED_V1, on_provider_upserted),
+    (FACILITY_UPSERTED_V1, on_facility_upserted),
+    (STAYS_STAY_ADMITTED_V1, on_stay_changed),
+    (STAYS_STAY_LEAVE_STARTED_V1, on_stay_changed),
+    (STAYS_STAY_LEAVE_ENDED_V1, on_stay_changed),
+    (STAYS_STAY_DISCHARGED_V1, on_stay_changed),
+    (STAYS_STAY_CORRECTED_V1, on_stay_changed),
+)
+
+
+def build_handlers() -> EventHandlers:
+    handlers = EventHandlers()
+    for event_type, handler in SUBSCRIPTIONS:
+        model = data_model_for(event_type)
+        if model is None:
+            raise LookupError(f"contracts has no data model for {event_type}")
+        handlers.register(event_type, model, handler)
+    return handlers

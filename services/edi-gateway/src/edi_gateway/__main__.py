@@ -1,0 +1,3 @@
+from edi_gateway.entrypoints.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""Fixtures of the edi-gateway tests: a migrated schema of the module's own, its engine,
+and a started runtime (no subscriptions yet) with an HTTP client on its app."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from common.db import create_engine, create_sessionmaker
+from common.migrations import migrate
+from common.runtime import ServiceRuntime
+from common.testing import isolation
+from contracts.topology import Topology
+from edi_gateway.bootstrap import MIGRATIONS, build_runtime
+from edi_gateway.settings import GatewaySettings
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+SERVICE = "edi-gateway"
+
+
+@pytest.fixture(scope="module")
+async def schema(rcm_database_url: str) -> str:
+    name = f"edi_gateway_{uuid.uuid4().hex[:8]}"
+    await migrate(rcm_database_url, name, MIGRATIONS)
+    return name
+
+
+@pytest.fixture(scope="module")
+async def sessions(
+    rcm_database_url: str, schema: str
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(rcm_database_url, schema)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def topology(rcm_topology: Topology, rcm_amqp_url: str) -> AsyncIterator[Topology]:
+    topology = Topology(prefix=f"{rcm_topology.prefix}{uuid.uuid4().hex[:6]}.")
+    yield topology
+    await isolation.delete_broker_names(rcm_amqp_url, topology, services=(SERVICE,))
+
+
+@pytest.fixture(scope="module")
+def settings(
+    service_settings: Callable[..., GatewaySettings], schema: str, topology: Topology
+) -> GatewaySettings:
+    return service_settings(GatewaySettings, db_schema=schema, topology_prefix=topology.prefix)
+
+
+@pytest.fixture(scope="module")
+async def runtime(settings: GatewaySettings) -> AsyncIterator[ServiceRuntime]:
+    runtime = build_runtime(settings)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+@pytest.fixture(scope="module")
+async def client(runtime: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=runtime.create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://edi-gateway") as client:
+        yield client

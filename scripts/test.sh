@@ -16,5 +16,14 @@ log "import contracts"
 uv run --frozen lint-imports
 log "contracts' JSON Schemas are current"
 uv run --frozen python -m contracts.export_schemas --check
+log "each package imports only what it declares (its own environment, no dev tools)"
+for member in contracts:contracts libs/common:common services/attendance:attendance \
+    services/stays:stays services/charges:charges services/claims:claims \
+    services/edi-gateway:edi_gateway; do
+  dir=${member%%:*}; pkg=${member##*:}
+  name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/pyproject.toml" | head -n1)
+  UV_PROJECT_ENVIRONMENT=.venv-packages/$pkg uv sync --frozen --quiet --package "$name" --no-dev
+  .venv-packages/$pkg/bin/python scripts/import_all.py "$pkg"
+done
 log "pytest"
 uv run --frozen pytest "$@"

@@ -12,7 +12,6 @@ import aio_pika
 import httpx
 import pytest_asyncio
 from aio_pika.abc import AbstractChannel, AbstractQueue
-
 from common.runtime import ServiceRuntime
 from common.testing.messages import (
     bearer,
@@ -59,8 +58,14 @@ async def stays_out(
     yield queue
 
 
-def admitted(stay_id: str, *, admit_date: str = "2026-01-10", hour: int = 14,
-             tenant: str = TENANT, event_id: str | None = None) -> CloudEvent:
+def admitted(
+    stay_id: str,
+    *,
+    admit_date: str = "2026-01-10",
+    hour: int = 14,
+    tenant: str = TENANT,
+    event_id: str | None = None,
+) -> CloudEvent:
     return CloudEvent.new(
         type=STAY_ADMITTED_V1,
         source="ehr/test",
@@ -139,16 +144,15 @@ async def test_the_same_admission_delivered_twice_is_recorded_once(
     await stay_when_present(api, bearer(token(tenant=TENANT, scopes=[READ])), stay_id)
 
     async def outbox_rows() -> int | None:
-        from sqlalchemy import func, select
-
         from common.outbox import OUTBOX
+        from sqlalchemy import func, select
 
         async with runtime.sessionmaker() as session:
             n = (
                 await session.execute(
-                    select(func.count()).select_from(OUTBOX).where(
-                        OUTBOX.c.payload["data"]["stay_id"].astext == stay_id
-                    )
+                    select(func.count())
+                    .select_from(OUTBOX)
+                    .where(OUTBOX.c.payload["data"]["stay_id"].astext == stay_id)
                 )
             ).scalar_one()
             waiting = await runtime.relay.pending()

@@ -26,12 +26,18 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 _SESSION_FK = f"{SERVICE_SCHEMA}.group_session.id"
 
 
-class GroupSessionRow(SQLModel, table=True):
+class AttendanceTable(SQLModel, registry=registry()):
+    """Base of this service's tables: a metadata of its own, so that another service's
+    table of the same name never collides with one of ours in a shared process."""
+
+
+class GroupSessionRow(AttendanceTable, table=True):
     __tablename__ = "group_session"
     __table_args__ = (
         UniqueConstraint("tenant_id", "session_id", name="uq_group_session_tenant_session"),
@@ -64,7 +70,7 @@ class GroupSessionRow(SQLModel, table=True):
     )
 
 
-class ParticipantRow(SQLModel, table=True):
+class ParticipantRow(AttendanceTable, table=True):
     __tablename__ = "participant"
     __table_args__ = (
         UniqueConstraint("session_pk", "member_id", name="uq_participant_session_member"),
@@ -81,7 +87,7 @@ class ParticipantRow(SQLModel, table=True):
     status: str = Field(sa_column=Column(String(16), nullable=False))
 
 
-class SupervisorRow(SQLModel, table=True):
+class SupervisorRow(AttendanceTable, table=True):
     __tablename__ = "supervisor"
     __table_args__ = (
         UniqueConstraint("session_pk", "provider_id", name="uq_supervisor_session_provider"),
@@ -98,7 +104,7 @@ class SupervisorRow(SQLModel, table=True):
     status: str = Field(sa_column=Column(String(16), nullable=False))
 
 
-class AttendanceHistoryRow(SQLModel, table=True):
+class AttendanceHistoryRow(AttendanceTable, table=True):
     __tablename__ = "attendance_history"
     __table_args__ = (
         Index("ix_attendance_history_session", "session_pk", "id"),

@@ -18,10 +18,16 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 
-class StayRow(SQLModel, table=True):
+class StaysTable(SQLModel, registry=registry()):
+    """Base of this service's tables: a metadata of its own, so that another service's
+    table of the same name never collides with one of ours in a shared process."""
+
+
+class StayRow(StaysTable, table=True):
     __tablename__ = "stay"
     __table_args__ = (
         UniqueConstraint("tenant_id", "stay_id", name="uq_stay_tenant_stay"),

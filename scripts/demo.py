@@ -27,14 +27,25 @@ from common.testing.isolation import (
     drop_database,
     with_database,
 )
-from common.testing.processes import Suite
+from common.testing.processes import PACKAGES, Suite
 from common.testing.tokens import make_token
 from contracts.topology import Topology
 
+SERVICES = tuple(PACKAGES)
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "contracts" / "samples"
 DEMO_DB = "rcm_demo"
-DEMO_SECRET = "demo-secret-change-me-0123456789abcdef"  # noqa: S105 - local demo only
+DEMO_SECRET = "demo-secret-change-me-0123456789abcdef"
+# What the services handle so far (#2): reference data, a scheduled group session with
+# one check-in mark, and a residential admission. Later issues extend the scenario.
+SCENARIO = [
+    "ehr.facility.upserted.v1",
+    "ehr.provider.upserted.v1",
+    "ehr.member.upserted.v1",
+    "scheduling.group_session.scheduled.v1",
+    "scheduling.group_session.attendance_marked.v1",
+    "ehr.stay.admitted.v1",
+]
 SCOPES = [
     "clinical.group-session.read",
     "clinical.encounter.read",
@@ -53,11 +64,7 @@ async def reset_database(admin_url: str) -> str:
 
 
 async def publish_samples(amqp_url: str, topology: Topology) -> list[dict[str, Any]]:
-    documents = [
-        json.loads(p.read_text())
-        for p in sorted(SAMPLES.glob("*.json"))
-        if not p.name.startswith(("attendance.", "stays."))  # produced by our services
-    ]
+    documents = [json.loads((SAMPLES / f"{t}.json").read_text()) for t in SCENARIO]
     # Reference data first (facilities, providers, members), then what happens.
     documents.sort(key=lambda d: (0 if ".upserted." in d["type"] else 1, d["time"]))
     connection = await aio_pika.connect(amqp_url)
@@ -95,10 +102,22 @@ async def stored_counts(database_url: str) -> list[tuple[str, str, int]]:
         await conn.close()
 
 
+async def dead_letter_counts(amqp_url: str, topology: Topology) -> dict[str, int]:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        counts = {}
+        for service in SERVICES:
+            queue = await channel.declare_queue(topology.dead_letter_queue(service), passive=True)
+            counts[service] = queue.declaration_result.message_count or 0
+        return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--keep-running", action="store_true",
-                        help="leave the services up until Ctrl-C")
+    parser.add_argument(
+        "--keep-running", action="store_true", help="leave the services up until Ctrl-C"
+    )
     args = parser.parse_args()
     admin_url, amqp_url = default_database_url(), default_amqp_url()
     topology = Topology(prefix="demo.")
@@ -129,30 +148,46 @@ def main() -> int:
         sessions: list[Any] = []
         stays: list[Any] = []
         while time.monotonic() < deadline:
-            sessions = httpx.get(
-                f"{suite.url('attendance')}/v1/group-sessions",
-                params={"from": "2000-01-01", "to": "2100-01-01"},
-                headers=headers, timeout=5,
-            ).json().get("items", [])
-            stays = httpx.get(f"{suite.url('stays')}/v1/stays", headers=headers,
-                              timeout=5).json().get("items", [])
-            if sessions and stays:
+            sessions = (
+                httpx.get(
+                    f"{suite.url('attendance')}/v1/group-sessions",
+                    params={"from": "2000-01-01", "to": "2100-01-01"},
+                    headers=headers,
+                    timeout=5,
+                )
+                .json()
+                .get("items", [])
+            )
+            stays = (
+                httpx.get(f"{suite.url('stays')}/v1/stays", headers=headers, timeout=5)
+                .json()
+                .get("items", [])
+            )
+            marked = any(s["attendance"].get("LATE") for s in sessions)
+            if marked and stays:  # the check-in mark applied too
                 break
             time.sleep(0.5)
         time.sleep(1.0)  # let the outbox relays and downstream projections settle
         say("==> what the APIs show")
         for s in sessions:
-            say(f"    group session {s.get('session_id')} on {s.get('date')} "
-                f"roster={s.get('roster_size')} status={s.get('status')}")
+            say(
+                f"    group session {s['session_id']} on {s['session_date']} "
+                f"{s['start_time']}-{s['end_time']} roster={s['roster_size']} "
+                f"status={s['status']} attendance={s['attendance']}"
+            )
         for s in stays:
-            say(f"    stay {s['stay_id']} member {s['member_id']} admitted "
+            say(
+                f"    stay {s['stay_id']} member {s['member_id']} admitted "
                 f"{s['admission']['admit_date']} status={s['status']} "
-                f"LOS={s['length_of_stay_days']}d")
+                f"LOS={s['length_of_stay_days']}d"
+            )
         say("==> rows stored per service schema")
         say(f"    {'schema':<12} {'table':<28} rows")
         for schema, table, n in asyncio.run(stored_counts(database_url)):
             say(f"    {schema:<12} {table:<28} {n}")
-        ok = bool(sessions) and bool(stays)
+        dead = asyncio.run(dead_letter_counts(amqp_url, topology))
+        say("==> dead-letter queues: " + ", ".join(f"{k}={v}" for k, v in dead.items()))
+        ok = bool(sessions) and bool(stays) and not any(dead.values())
         if args.keep_running:
             say("==> running; Ctrl-C stops")
             while True:

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
-from contracts.codes import CalendarDate, Money, Npi, is_valid_npi, npi_check_digit
 from pydantic import TypeAdapter, ValidationError
+
+from contracts.codes import CalendarDate, Money, Npi, is_valid_npi, npi_check_digit
 
 NPI = TypeAdapter(Npi)
 MONEY = TypeAdapter(Money)

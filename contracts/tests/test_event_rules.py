@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, ValidationError
+
 from contracts.events import (
     AttendanceMarked,
     AttendanceMarkRejected,
@@ -26,7 +28,6 @@ from contracts.events import (
     StayLeaveEnded,
     data_model_for,
 )
-from pydantic import BaseModel, ValidationError
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from contracts.envelope import TYPE_PATTERN, CloudEvent
 from contracts.events import (
     EVENT_DATA_MODELS,

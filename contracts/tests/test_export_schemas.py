@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from contracts.events import EVENT_DATA_MODELS
 from contracts.export_schemas import DEFAULT_FOLDER, main
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from contracts.codes import AttendanceStatus, LeaveReason
 from contracts.tenant import (
     BillingPeriod,

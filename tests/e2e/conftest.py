@@ -9,6 +9,7 @@ from typing import Any
 
 import aio_pika
 import pytest
+
 from common.testing.messages import publish_raw
 from common.testing.processes import Suite
 from common.testing.tokens import TEST_JWT_SECRET

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from common.testing.messages import bearer
 from common.testing.processes import Suite
 

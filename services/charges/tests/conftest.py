@@ -13,6 +13,8 @@ from typing import Any, Protocol, TypeVar
 import aio_pika
 import httpx
 import pytest
+from sqlalchemy import select
+
 from charges.bootstrap import MIGRATIONS, build_runtime
 from charges.settings import ChargesSettings
 from common.inbox import INBOX
@@ -21,7 +23,6 @@ from common.runtime import ServiceRuntime
 from common.testing import isolation
 from contracts.envelope import CONTENT_TYPE, CloudEvent
 from contracts.topology import Topology
-from sqlalchemy import select
 
 SERVICE = "charges"
 T = TypeVar("T")

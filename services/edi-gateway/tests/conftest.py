@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from common.db import create_engine, create_sessionmaker
 from common.migrations import migrate
 from common.runtime import ServiceRuntime
@@ -15,7 +17,6 @@ from common.testing import isolation
 from contracts.topology import Topology
 from edi_gateway.bootstrap import MIGRATIONS, build_runtime
 from edi_gateway.settings import GatewaySettings
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 SERVICE = "edi-gateway"
 

@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from contracts.envelope import CloudEvent
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from contracts.envelope import CloudEvent
 
 SERVICE_SCHEMA = "service"
 
@@ -37,6 +38,9 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
+        # A failed statement's text would otherwise carry its bound values (names, birth
+        # dates) into exception messages and from there into logs.
+        hide_parameters=True,
         execution_options={"schema_translate_map": {SERVICE_SCHEMA: schema}},
     )
 

@@ -11,8 +11,18 @@ from typing import Any
 
 
 class DomainError(Exception):
+    #: True for "refers to something not recorded yet": consumers retry such an event with
+    #: back-off (it may only be out of order) before dead-lettering it with its code.
+    retryable: bool = False
+
     def __init__(self, code: str, message: str, **details: Any) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.details = details
+
+
+class NotYetKnown(DomainError):
+    """The event names an aggregate this service has not recorded (yet)."""
+
+    retryable = True

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from contracts.envelope import CloudEvent
 from sqlalchemy import Column, DateTime, PrimaryKeyConstraint, String, Table, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from common.db import SERVICE_SCHEMA
+from contracts.envelope import CloudEvent
 
 
 class InboxMessage(SQLModel, table=True):

@@ -8,6 +8,7 @@ diagnosis codes never reach a log line.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import sys
@@ -69,9 +70,19 @@ _PHI_KEYS: set[str] = {
     "dx",
 }
 _SEPARATORS = re.compile(r"[_\-\s.]")
-# pydantic puts the offending input into error texts: "input_value='Jane'".
-_INPUT_VALUE = re.compile(r"input_value=(?:'[^']*'|\"[^\"]*\"|[^,\]\s]+)")
+# pydantic puts the offending input into error texts: "[type=missing,
+# input_value={'first_name': 'Jane', ...}, input_type=dict]". The value is a repr (a whole
+# dict or list for a missing field), so everything up to ", input_type=" goes; without
+# that marker, the rest of the bracket or line.
+# (Already redacted text is left as it is: the pipeline may see a text twice.)
+_INPUT_VALUE = re.compile(
+    r"input_value=(?:" + re.escape(REDACTED) + r"|.*?(?=, input_type=)|[^\]\n]*)"
+)
 _INPUT_TYPE = re.compile(r"input_type=\w+")
+# SQLAlchemy prints a failed statement's bound values: "[parameters: ('Jane', ...)]".
+_SQL_PARAMETERS = re.compile(r"\[parameters: [^\n]*")
+# Postgres repeats the conflicting values: "Key (subscriber_id)=(XJH448812) already exists".
+_KEY_VALUES = re.compile(r"(Key \([^)]*\))=\((?:[^)(]|\([^)]*\))*\)")
 
 
 def register_phi_keys(keys: Iterable[str]) -> None:
@@ -83,12 +94,19 @@ def _normalise(key: str) -> str:
     return _SEPARATORS.sub("", key.lower())
 
 
+# Keys are compared normalised; so must the entries above be ("memberid_external").
+_PHI_KEYS = {_normalise(k) for k in _PHI_KEYS}
+
+
 def is_phi_key(key: str) -> bool:
     return _normalise(key) in _PHI_KEYS
 
 
 def _scrub_text(text: str) -> str:
-    return _INPUT_TYPE.sub("input_type=?", _INPUT_VALUE.sub(f"input_value={REDACTED}", text))
+    text = _INPUT_VALUE.sub(f"input_value={REDACTED}", text)
+    text = _SQL_PARAMETERS.sub(f"[parameters: {REDACTED}]", text)
+    text = _KEY_VALUES.sub(rf"\1=({REDACTED})", text)
+    return _INPUT_TYPE.sub("input_type=?", text)
 
 
 def redact_value(value: Any, depth: int = 0) -> Any:
@@ -96,6 +114,9 @@ def redact_value(value: Any, depth: int = 0) -> Any:
         return REDACTED
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # A domain object would otherwise be rendered with its repr, every field included.
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
         return {
             str(k): (REDACTED if is_phi_key(str(k)) else redact_value(v, depth + 1))
@@ -150,18 +171,20 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
+    # Both sinks look up sys.stdout when they write, not now: a stream swapped in and
+    # closed later (a test's capture) must not break every later log call.
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(),
         cache_logger_on_first_use=False,
     )
     structlog.contextvars.bind_contextvars(service=service)
     # Route the standard library (uvicorn, faststream, sqlalchemy) through the same
     # redaction and rendering.
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=processors,
@@ -173,6 +196,18 @@ def configure_logging(service: str, level: str = "INFO", json: bool = True) -> N
     root.setLevel(level.upper())
     for noisy in ("aiormq", "aio_pika", "sqlalchemy.engine", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler on whatever ``sys.stdout`` is when a record is written."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -23,8 +23,6 @@ from typing import Any
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel
-from contracts.envelope import CONTENT_TYPE, CloudEvent
-from contracts.topology import Topology
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
@@ -38,6 +36,8 @@ from common.inbox import claim_event
 from common.logging import get_logger, safe_validation_errors
 from common.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_DEAD_LETTERED
 from contracts import topology as names
+from contracts.envelope import CONTENT_TYPE, CloudEvent
+from contracts.topology import Topology
 
 log = get_logger(__name__)
 
@@ -56,6 +56,9 @@ class HandlerContext:
     event: CloudEvent
     data: BaseModel
     uow: UnitOfWork
+    #: False while a retryable refusal (NotYetKnown) will still be retried; a handler that
+    #: answers refusals with an event (instead of raising) waits for the last attempt.
+    final_attempt: bool = True
 
     @property
     def session(self) -> AsyncSession:
@@ -147,13 +150,21 @@ async def declare_topology_at(
 class BrokerEventPublisher:
     """Publishes CloudEvents to the events exchange with publisher confirms."""
 
-    def __init__(self, broker: RabbitBroker, topology: Topology) -> None:
+    def __init__(self, broker: RabbitBroker, topology: Topology, *, timeout: float = 10.0) -> None:
         self._broker = broker
+        self._timeout = timeout
         self._exchange = RabbitExchange(
             topology.events_exchange, type=ExchangeType.TOPIC, durable=True, declare=False
         )
 
     async def publish(self, event: CloudEvent) -> None:
+        # The whole call, not only the confirm: while the robust connection is
+        # reconnecting, aio-pika waits for it without limit, and the relay would hold its
+        # transaction (and the rows' locks) for as long as the broker is down.
+        async with asyncio.timeout(self._timeout):
+            await self._publish(event)
+
+    async def _publish(self, event: CloudEvent) -> None:
         await self._broker.publish(
             event.to_json(),
             exchange=self._exchange,
@@ -188,8 +199,10 @@ class EventConsumer:
         sessionmaker: async_sessionmaker[AsyncSession],
         prefetch: int,
         on_committed: Callable[[], None] | None = None,
+        delivery_limit: int = names.DELIVERY_LIMIT,
     ) -> None:
         self.service = service
+        self.delivery_limit = delivery_limit
         self.topology = topology
         self.handlers = handlers
         self._sessionmaker = sessionmaker
@@ -222,6 +235,24 @@ class EventConsumer:
         subscriber(on_delivery)
 
     async def process(self, message: Any) -> None:
+        try:
+            await self._process(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # E.g. the dead-letter copy could not be published. The subscriber acks
+            # manually, so a delivery left here would stay unacked (and hold a prefetch
+            # slot) until the channel closes: hand it back to be tried again instead.
+            count = delivery_count(message)
+            log.warning(
+                "event_delivery_failed_will_retry",
+                delivery_count=count,
+                error_type=type(exc).__name__,
+            )
+            await asyncio.sleep(retry_delay(count))
+            await message.nack(requeue=True)
+
+    async def _process(self, message: Any) -> None:
         raw = message.raw_message
         routing_key = getattr(raw, "routing_key", "") or ""
         try:
@@ -287,28 +318,30 @@ class EventConsumer:
                     await uow.rollback()
                     outcome = "duplicate"
                 else:
-                    await handler(HandlerContext(event=event, data=data, uow=uow))
+                    context = HandlerContext(
+                        event=event,
+                        data=data,
+                        uow=uow,
+                        final_attempt=delivery_count(message) >= self.delivery_limit,
+                    )
+                    await handler(context)
                     await uow.commit()
                     outcome = "applied"
         except PermanentEventError as exc:
             await self._dead_letter(message, exc.code, exc.reason, routing_key, event)
             return
         except DomainError as exc:
-            await self._dead_letter(message, exc.code, exc.message, routing_key, event)
+            if not (exc.retryable and delivery_count(message) < self.delivery_limit):
+                await self._dead_letter(message, exc.code, exc.message, routing_key, event)
+                return
+            # An event about something not recorded yet (it may be on its way, out of
+            # order): retry with back-off; dead-lettered with its code on the last attempt.
+            await self._retry_later(message, event, exc)
             return
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            count = delivery_count(message)
-            MESSAGES_CONSUMED.labels(self.service, event.type, "retried").inc()
-            log.warning(
-                "event_failed_will_retry",
-                delivery_count=count,
-                error_type=type(exc).__name__,
-                exc_info=exc,
-            )
-            await asyncio.sleep(retry_delay(count))
-            await message.nack(requeue=True)
+            await self._retry_later(message, event, exc)
             return
         HANDLER_SECONDS.labels(self.service, event.type).observe(time.perf_counter() - started)
         MESSAGES_CONSUMED.labels(self.service, event.type, outcome).inc()
@@ -316,6 +349,19 @@ class EventConsumer:
         await message.ack()
         if outcome == "applied" and self._on_committed is not None:
             self._on_committed()
+
+    async def _retry_later(self, message: Any, event: CloudEvent, exc: Exception) -> None:
+        count = delivery_count(message)
+        MESSAGES_CONSUMED.labels(self.service, event.type, "retried").inc()
+        log.warning(
+            "event_failed_will_retry",
+            delivery_count=count,
+            error_type=type(exc).__name__,
+            code=getattr(exc, "code", None),
+            exc_info=exc,
+        )
+        await asyncio.sleep(retry_delay(count))
+        await message.nack(requeue=True)
 
     async def _dead_letter(
         self,
@@ -338,21 +384,23 @@ class EventConsumer:
         )
         if event is not None:
             headers[names.HEADER_TENANT] = event.tenantid
-        await self._broker.publish(
-            message.body,
-            exchange=RabbitExchange(
-                self.topology.dead_letter_exchange,
-                type=ExchangeType.DIRECT,
-                durable=True,
-                declare=False,
-            ),
-            routing_key=self.topology.service_queue(self.service),
-            persist=True,
-            headers=headers,
-            message_id=getattr(raw, "message_id", None),
-            content_type=getattr(raw, "content_type", None),
-            timeout=10,
-        )
+        # Bounded as a whole: aio-pika waits for a reconnecting connection without limit.
+        async with asyncio.timeout(10):
+            await self._broker.publish(
+                message.body,
+                exchange=RabbitExchange(
+                    self.topology.dead_letter_exchange,
+                    type=ExchangeType.DIRECT,
+                    durable=True,
+                    declare=False,
+                ),
+                routing_key=self.topology.service_queue(self.service),
+                persist=True,
+                headers=headers,
+                message_id=getattr(raw, "message_id", None),
+                content_type=getattr(raw, "content_type", None),
+                timeout=10,
+            )
         MESSAGES_DEAD_LETTERED.labels(self.service, code).inc()
         MESSAGES_CONSUMED.labels(
             self.service, event.type if event else "unparsed", "dead_lettered"

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from contracts.envelope import CloudEvent
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -40,6 +39,7 @@ from sqlmodel import Field, SQLModel
 from common.db import SERVICE_SCHEMA, utcnow
 from common.logging import get_logger
 from common.metrics import OUTBOX_PENDING, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from contracts.envelope import CloudEvent
 
 log = get_logger(__name__)
 
@@ -158,7 +158,9 @@ class OutboxRelay:
                         attempts=row.attempts,
                         error_type=type(exc).__name__,
                     )
-                    # Keep order: later rows wait behind the one that failed.
+                    # The broker is likely down: stop this batch rather than fail each row.
+                    # Order is not promised across retries; consumers deduplicate by id
+                    # and carry versions where order matters.
                     break
                 row.published_at = utcnow()
                 published += 1

@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.topology import Topology
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from faststream.rabbit import RabbitBroker
@@ -32,6 +31,7 @@ from common.messaging import (
 )
 from common.outbox import OutboxRelay
 from common.settings import ServiceSettings
+from contracts.topology import Topology
 
 log = get_logger(__name__)
 
@@ -75,6 +75,7 @@ class ServiceRuntime:
             sessionmaker=self.sessionmaker,
             prefetch=s.prefetch,
             on_committed=self.relay.wake,
+            delivery_limit=s.delivery_limit,
         )
         if self.handlers.handlers:
             self.consumer.attach(self.broker)

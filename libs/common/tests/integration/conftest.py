@@ -21,7 +21,6 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from contracts.topology import Topology
 from faststream.rabbit import RabbitBroker
 from sqlalchemy import Column, MetaData, String, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -31,6 +30,7 @@ from common.db import SERVICE_SCHEMA, create_engine, create_sessionmaker
 from common.inbox import INBOX
 from common.messaging import EventConsumer, EventHandlers, declare_topology_at
 from common.outbox import OUTBOX
+from contracts.topology import Topology
 
 THINGS_METADATA = MetaData()
 # What the tests' handlers and units of work change: one row per applied effect.
@@ -75,9 +75,7 @@ async def messaging_schema(
     engine = create_engine(rcm_database_url, name)
     async with engine.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{name}"'))
-        await conn.run_sync(
-            lambda sync: SQLModel.metadata.create_all(sync, tables=[OUTBOX, INBOX])
-        )
+        await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=[OUTBOX, INBOX]))
         await conn.run_sync(THINGS_METADATA.create_all)
     try:
         yield MessagingSchema(name, rcm_database_url, engine, create_sessionmaker(engine))
@@ -123,6 +121,29 @@ class QueueTaps:
             await queue.bind(events, routing_key=key)
         return queue
 
+    async def publish(
+        self,
+        body: bytes,
+        routing_key: str,
+        *,
+        message_id: str | None = None,
+        content_type: str = "application/cloudevents+json",
+    ) -> None:
+        """Publish raw bytes to the events exchange (as a producer outside the suite would),
+        with a broker confirm."""
+        events = await self.channel.declare_exchange(
+            self.topology.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        await events.publish(
+            aio_pika.Message(
+                body,
+                message_id=message_id,
+                content_type=content_type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=routing_key,
+        )
+
     def own(self, *names: str) -> None:
         """Delete these (e.g. a service queue and its DLQ declared by the code) at the end."""
         self._owned.extend(names)
@@ -131,12 +152,12 @@ class QueueTaps:
         return await self.channel.get_queue(name, ensure=True)
 
     async def take(
-        self, queue: AbstractQueue, count: int, timeout: float = 10.0, settle: float = 0.0
+        self, queue: AbstractQueue, count: int, within: float = 10.0, settle: float = 0.0
     ) -> list[AbstractIncomingMessage]:
         """Up to ``count`` messages (acked on receipt); with ``settle``, keep listening that
         long after ``count`` arrived so that extra (duplicate) messages are seen too."""
         taken: list[AbstractIncomingMessage] = []
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         settle_until: float | None = None
         while True:
             message = await queue.get(no_ack=True, fail=False)
@@ -157,7 +178,7 @@ class QueueTaps:
             channel = await connection.channel()
             try:
                 await channel.queue_delete(name)
-            except Exception:  # noqa: S110 - absent already; the error closed the channel
+            except Exception:
                 pass
             else:
                 await channel.close()
@@ -195,7 +216,9 @@ class RunningConsumers:
         delivery_limit: int = 5,
         prefetch: int = 4,
     ) -> EventConsumer:
-        self.taps.own(self.topology.service_queue(service), self.topology.dead_letter_queue(service))
+        self.taps.own(
+            self.topology.service_queue(service), self.topology.dead_letter_queue(service)
+        )
         await declare_topology_at(
             self.amqp_url, self.topology, service, handlers.routing_keys, delivery_limit
         )
@@ -206,6 +229,7 @@ class RunningConsumers:
             handlers=handlers,
             sessionmaker=sessionmaker,
             prefetch=prefetch,
+            delivery_limit=delivery_limit,
         )
         consumer.attach(broker)
         await broker.start()
@@ -233,9 +257,9 @@ async def consumers(
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], timeout: float = 10.0, interval: float = 0.05
+    check: Callable[[], Awaitable[bool]], within: float = 10.0, interval: float = 0.05
 ) -> bool:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         if await check():
             return True
@@ -246,5 +270,5 @@ async def eventually(
 
 @pytest.fixture(scope="session")
 def wait_until() -> Callable[..., Awaitable[bool]]:
-    """``await wait_until(async_check, timeout=...)``: poll with short sleeps; False on time-out."""
+    """``await wait_until(async_check, within=...)``: poll with short sleeps; False on time-out."""
     return eventually

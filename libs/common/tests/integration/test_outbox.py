@@ -11,14 +11,14 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from contracts.envelope import CONTENT_TYPE, CloudEvent
-from contracts.topology import HEADER_TENANT, Topology
 from faststream.rabbit import RabbitBroker
 from sqlalchemy import Table, insert, literal_column, select
 
 from common.db import UnitOfWork
 from common.messaging import BrokerEventPublisher
 from common.outbox import OUTBOX, OutboxRelay
+from contracts.envelope import CONTENT_TYPE, CloudEvent
+from contracts.topology import HEADER_TENANT, Topology
 
 TENANT = "tenant-a"
 
@@ -62,7 +62,9 @@ class TcpProxy:
         await self._server.wait_closed()
         self._server = None
 
-    async def _forward(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+    async def _forward(
+        self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
+    ) -> None:
         try:
             upstream_r, upstream_w = await asyncio.open_connection(*self.upstream)
         except OSError:
@@ -125,7 +127,9 @@ async def test_state_change_and_its_event_commit_in_one_transaction(db: Any) -> 
         thing = (
             await conn.execute(select(xmin(db.things)).where(db.things.c.id == "charge-1"))
         ).one()
-        row = (await conn.execute(select(OUTBOX, xmin(OUTBOX)).where(OUTBOX.c.event_id == event.id))).one()
+        row = (
+            await conn.execute(select(OUTBOX, xmin(OUTBOX)).where(OUTBOX.c.event_id == event.id))
+        ).one()
     assert row.xmin == thing.xmin
     assert row.event_type == kind
     assert row.tenant_id == TENANT
@@ -179,7 +183,7 @@ async def test_relay_publishes_a_committed_row_to_the_events_exchange_and_marks_
 
     assert await relay.relay_once() == 1
 
-    [message] = await taps.take(tap, 1, timeout=5.0, settle=0.2)
+    [message] = await taps.take(tap, 1, within=5.0, settle=0.2)
     received = CloudEvent.model_validate_json(message.body)
     assert received.id == event.id
     assert received.data == {"charge_id": "charge-5", "units": 2}
@@ -205,21 +209,25 @@ async def test_row_waits_while_the_broker_is_unreachable_and_goes_out_when_it_is
     broker = RabbitBroker(via_port(rcm_amqp_url, proxy.port), logger=None, reconnect_interval=0.1)
     await broker.start()
     relay = OutboxRelay(
-        db.sessionmaker, BrokerEventPublisher(broker, rcm_topology), service="lib-outbox"
+        db.sessionmaker,
+        BrokerEventPublisher(broker, rcm_topology, timeout=1.0),
+        service="lib-outbox",
     )
     try:
         await proxy.close()
+        await asyncio.sleep(0.2)  # the client has noticed and is reconnecting
         async with UnitOfWork(db.sessionmaker, source="rcm/lib-test") as uow:
             event = uow.publish(type=kind, tenant_id=TENANT, data={"charge_id": "charge-6"})
             await uow.commit()
 
-        assert await relay.relay_once() == 0
+        # Bounded: a relay that blocks while the broker is away holds its row locks.
+        assert await asyncio.wait_for(relay.relay_once(), timeout=5.0) == 0
         waiting = await outbox_row(db, event.id)
         assert waiting.published_at is None
         assert waiting.attempts == 1
         assert waiting.last_error
         assert waiting.next_attempt_at > waiting.created_at
-        assert await taps.take(tap, 1, timeout=0.3) == []
+        assert await taps.take(tap, 1, within=0.3) == []
 
         await proxy.open()
 
@@ -228,8 +236,8 @@ async def test_row_waits_while_the_broker_is_unreachable_and_goes_out_when_it_is
             row = await outbox_row(db, event.id)
             return row.published_at is not None
 
-        assert await wait_until(published, timeout=10.0, interval=0.1)
-        messages = await taps.take(tap, 1, timeout=5.0, settle=0.2)
+        assert await wait_until(published, within=10.0, interval=0.1)
+        messages = await taps.take(tap, 1, within=5.0, settle=0.2)
         assert [m.message_id for m in messages] == [event.id]
     finally:
         await broker.stop()
@@ -280,7 +288,7 @@ async def test_two_concurrent_relays_never_publish_a_row_twice(
         async def drained() -> bool:
             return await relays[0].pending() == 0
 
-        assert await wait_until(drained, timeout=20.0)
+        assert await wait_until(drained, within=20.0)
     finally:
         for relay in relays:
             relay.stop()
@@ -288,7 +296,7 @@ async def test_two_concurrent_relays_never_publish_a_row_twice(
         for broker in brokers:
             await broker.stop()
 
-    messages = await taps.take(tap, 200, timeout=10.0, settle=0.5)
+    messages = await taps.take(tap, 200, within=10.0, settle=0.5)
     deliveries = Counter(m.message_id for m in messages)
     assert len(messages) == 200
     assert set(deliveries) == {e.id for e in events}

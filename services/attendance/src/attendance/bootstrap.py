@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.runtime import ServiceRuntime
-
 from attendance.entrypoints.http import DOMAIN_STATUSES, router
 from attendance.entrypoints.subscribers import build_handlers
 from attendance.settings import AttendanceSettings
+from common.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 

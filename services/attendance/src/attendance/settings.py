@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from common.settings import ServiceSettings
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
+
+from common.settings import ServiceSettings
 
 
 class AttendanceSettings(ServiceSettings):

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from attendance.adapters.db.repository import GroupSessionRepository, StaleSessionError
 from attendance.adapters.db.tables import (
     ATTENDANCE_HISTORY,
@@ -32,8 +35,6 @@ from attendance.service_layer.sessions import (
 from common.db import UnitOfWork, create_engine, create_sessionmaker
 from common.errors import DomainError
 from common.migrations import migrate
-from sqlalchemy import inspect
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 SCHEMA = f"attendance_store_{uuid.uuid4().hex[:8]}"
 AT = datetime(2031, 5, 5, 9, 0, tzinfo=UTC)

@@ -15,6 +15,8 @@ import httpx
 import pytest
 import pytest_asyncio
 from aio_pika.abc import AbstractChannel
+from prometheus_client import REGISTRY
+
 from attendance.bootstrap import MIGRATIONS, build_runtime
 from attendance.settings import AttendanceSettings
 from common.migrations import migrate
@@ -28,7 +30,6 @@ from contracts.events import (
     GROUP_SESSION_UPDATED_V1,
 )
 from contracts.topology import HEADER_ERROR_CODE, Topology
-from prometheus_client import REGISTRY
 
 SCHEMA = f"attendance_it_{uuid.uuid4().hex[:8]}"
 TENANT = "tenant-a"

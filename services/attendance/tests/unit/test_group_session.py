@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
 import pytest
+
 from attendance.domain.errors import (
     ILLEGAL_TRANSITION,
     INVALID_TIME_WINDOW,

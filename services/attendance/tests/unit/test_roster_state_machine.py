@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import product
 
 import pytest
+
 from attendance.domain.errors import ILLEGAL_TRANSITION
 from attendance.domain.roster import (
     LEGAL_MOVES,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from attendance.domain import errors
 from attendance.entrypoints.http import DOMAIN_STATUSES
 from attendance.entrypoints.subscribers import build_handlers
@@ -16,7 +18,6 @@ from contracts.events import (
     MarkRejectionCode,
     data_model_for,
 )
-from pydantic import ValidationError
 
 CODES = {value for name, value in vars(errors).items() if name.isupper() and isinstance(value, str)}
 

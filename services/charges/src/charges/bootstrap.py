@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.runtime import ServiceRuntime
-
 from charges.entrypoints.http import DOMAIN_STATUSES, router
 from charges.entrypoints.subscribers import build_handlers
 from charges.settings import ChargesSettings
+from common.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 

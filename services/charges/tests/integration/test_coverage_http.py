@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+
 from contracts.envelope import CloudEvent
 from contracts.events import MEMBER_UPSERTED_V1
 

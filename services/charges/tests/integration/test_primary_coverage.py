@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from charges.adapters.db.repository import ProjectionRepository
 from charges.domain.projections import CoveragePeriod, MemberCoverage, SourceStamp, UnknownMember
 from charges.service_layer.coverage import primary_coverage_on
 from common.db import create_engine, create_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 TENANT = "tenant-a"
 STAMP = SourceStamp(datetime(2026, 1, 1, tzinfo=UTC), "evt-1")

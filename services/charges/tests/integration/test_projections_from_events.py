@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import aio_pika
+
 from charges.adapters.db.repository import ProjectionRepository
 from charges.domain.projections import CoveragePeriod, Facility, MemberCoverage, Provider
 from common.runtime import ServiceRuntime

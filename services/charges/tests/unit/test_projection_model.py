@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+
 from charges.domain.projections import (
     CoveragePeriod,
     MemberCoverage,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.runtime import ServiceRuntime
-
 from claims.entrypoints.http import DOMAIN_STATUSES, router
 from claims.entrypoints.subscribers import build_handlers
 from claims.settings import ClaimsSettings
+from common.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 

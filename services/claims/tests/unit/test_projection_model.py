@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+
 from claims.domain.projections import (
     ClaimMember,
     Coverage,

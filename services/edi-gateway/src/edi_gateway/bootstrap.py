@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.runtime import ServiceRuntime
-
 from edi_gateway.entrypoints.http import DOMAIN_STATUSES, router
 from edi_gateway.entrypoints.subscribers import build_handlers
 from edi_gateway.settings import GatewaySettings

@@ -7,12 +7,13 @@ import asyncio
 import uuid
 
 import pytest
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from common.db import create_engine, create_sessionmaker
 from edi_gateway.adapters.db.tables import CONTROL_NUMBER_SEQUENCE
 from edi_gateway.domain.model import ControlNumberKind, ControlNumberRuleViolation
 from edi_gateway.service_layer.control_numbers import allocate_control_numbers
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 ISA = ControlNumberKind.INTERCHANGE
 GS = ControlNumberKind.GROUP

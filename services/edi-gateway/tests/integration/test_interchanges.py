@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+
 from common.runtime import ServiceRuntime
 from edi_gateway.domain.model import ControlNumberKind, TransactionType, UsageIndicator
 from edi_gateway.service_layer.control_numbers import allocate_control_numbers

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from edi_gateway.adapters.db.tables import GatewayTable
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from edi_gateway.adapters.db.tables import GatewayTable
 
 
 async def test_the_migrated_schema_matches_the_mapped_tables(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from edi_gateway.domain.model import (
     CONTROL_NUMBER_MAX,
     ControlNumberRuleViolation,

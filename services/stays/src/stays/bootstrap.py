@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.runtime import ServiceRuntime
-
 from stays.entrypoints.http import DOMAIN_STATUSES, router
 from stays.entrypoints.subscribers import build_handlers
 from stays.settings import StaysSettings

@@ -12,6 +12,7 @@ import aio_pika
 import httpx
 import pytest_asyncio
 from aio_pika.abc import AbstractChannel, AbstractQueue
+
 from common.runtime import ServiceRuntime
 from common.testing.messages import (
     bearer,
@@ -144,8 +145,9 @@ async def test_the_same_admission_delivered_twice_is_recorded_once(
     await stay_when_present(api, bearer(token(tenant=TENANT, scopes=[READ])), stay_id)
 
     async def outbox_rows() -> int | None:
-        from common.outbox import OUTBOX
         from sqlalchemy import func, select
+
+        from common.outbox import OUTBOX
 
         async with runtime.sessionmaker() as session:
             n = (

@@ -6,6 +6,7 @@ tenant comes from the ``tenant`` claim (``tid`` accepted), scopes from the OAuth
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -46,10 +47,19 @@ class TokenVerifier:
         self._audience = audience
         self._issuer = issuer
 
+    @property
+    def uses_jwks(self) -> bool:
+        return self._jwks is not None
+
     def verify(self, token: str) -> Principal:
         try:
             if self._jwks is not None:
-                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                try:
+                    key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                except jwt.PyJWKClientConnectionError as exc:
+                    raise Problem(
+                        503, "AUTH_KEYS_UNAVAILABLE", "The token signing keys cannot be fetched"
+                    ) from exc
                 algorithms = ["RS256", "ES256"]
             else:
                 key = self._secret
@@ -89,6 +99,9 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Problem(401, "UNAUTHENTICATED", "A bearer token is required")
     verifier: TokenVerifier = request.app.state.token_verifier
+    if verifier.uses_jwks:
+        # Fetching the key set is blocking network I/O: keep it off the event loop.
+        return await asyncio.to_thread(verifier.verify, credentials.credentials)
     return verifier.verify(credentials.credentials)
 
 

@@ -11,7 +11,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.errors import DomainError
+from common.logging import get_logger
 from common.metrics import HTTP_PROBLEMS
+
+log = get_logger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://rcm-suite.dev/problems/"
@@ -98,7 +101,20 @@ def install_problem_handlers(
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
-        return respond(request, exc.status_code, code, str(exc.detail), None)
+        return respond(
+            request,
+            exc.status_code,
+            code,
+            str(exc.detail),
+            None,
+            dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not a refusal: logged (redacted) with the path, answered without detail.
+        log.error("http_unexpected_error", path=request.url.path, exc_info=exc)
+        return respond(request, 500, "INTERNAL_ERROR", "Unexpected error", None)
 
 
 def not_found(what: str) -> Problem:

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import asyncpg
-from contracts.topology import Topology
 
 from common.settings import DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL
+from contracts.topology import Topology
 
 SERVICES = ("attendance", "stays", "charges", "claims", "edi-gateway")
 

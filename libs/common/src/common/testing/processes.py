@@ -12,8 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +52,11 @@ class ServiceProcess:
     def migrate(self) -> None:
         with self.log_path.open("ab") as log:
             subprocess.run(  # noqa: S603 - our own interpreter and package
-                self.command("migrate"), env=self.env, stdout=log, stderr=log, check=True,
+                self.command("migrate"),
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                check=True,
                 timeout=120,
             )
 

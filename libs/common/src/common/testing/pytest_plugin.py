@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
-from contracts.topology import Topology
 
 from common.settings import ServiceSettings
 from common.testing import isolation
 from common.testing.tokens import TEST_JWT_SECRET, make_token
+from contracts.topology import Topology
 
 S = TypeVar("S", bound=ServiceSettings)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.errors import DomainError
+from common.errors import DomainError, NotYetKnown
 
 ILLEGAL_TRANSITION = "ILLEGAL_TRANSITION"
 SESSION_UNKNOWN = "SESSION_UNKNOWN"
@@ -25,3 +25,11 @@ class AttendanceRuleViolation(DomainError):
 
     def __init__(self, code: str, message: str, **details: Any) -> None:
         super().__init__(code, message, **details)
+
+
+class SessionUnknown(AttendanceRuleViolation, NotYetKnown):
+    """An event or request names a session not recorded (yet): the scheduling event may be
+    on its way, so consumers retry before refusing."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(SESSION_UNKNOWN, f"no session {session_id}", session_id=session_id)

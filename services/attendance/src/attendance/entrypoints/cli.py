@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.cli import service_main
-
 from attendance.bootstrap import MIGRATIONS, build_runtime
 from attendance.settings import AttendanceSettings
+from common.cli import service_main
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,6 @@ from datetime import date, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from common.http import Principal, Problem, not_found, require_scopes
-from common.runtime import ServiceRuntime
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
@@ -37,6 +35,8 @@ from attendance.service_layer.sessions import (
     set_attendance,
 )
 from attendance.settings import AttendanceSettings
+from common.http import Principal, Problem, not_found, require_scopes
+from common.runtime import ServiceRuntime
 
 READ = "clinical.group-session.read"
 WRITE = "clinical.attendance.write"

@@ -8,17 +8,6 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from common.messaging import EventHandler, EventHandlers, HandlerContext
-from contracts.events import (
-    GROUP_SESSION_ATTENDANCE_MARKED_V1,
-    GROUP_SESSION_CANCELLED_V1,
-    GROUP_SESSION_SCHEDULED_V1,
-    GROUP_SESSION_UPDATED_V1,
-    AttendanceMarked,
-    GroupSessionCancelled,
-    GroupSessionScheduled,
-    GroupSessionUpdated,
-)
 from pydantic import BaseModel
 
 from attendance.domain.model import (
@@ -37,6 +26,17 @@ from attendance.service_layer.sessions import (
     record_feed_mark,
     schedule_session,
     update_session,
+)
+from common.messaging import EventHandler, EventHandlers, HandlerContext
+from contracts.events import (
+    GROUP_SESSION_ATTENDANCE_MARKED_V1,
+    GROUP_SESSION_CANCELLED_V1,
+    GROUP_SESSION_SCHEDULED_V1,
+    GROUP_SESSION_UPDATED_V1,
+    AttendanceMarked,
+    GroupSessionCancelled,
+    GroupSessionScheduled,
+    GroupSessionUpdated,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -144,6 +144,7 @@ async def on_attendance_marked(ctx: HandlerContext) -> None:
             at=data.marked_at,
         ),
         event_id=ctx.event.id,
+        final_attempt=ctx.final_attempt,
     )
 
 

@@ -11,18 +11,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from attendance.adapters.db.repository import GroupSessionRepository
+from attendance.domain import errors
+from attendance.domain.errors import AttendanceRuleViolation
+from attendance.domain.model import GroupSession, RosterRole, SessionOrigin, SessionPlan
+from attendance.domain.roster import AttendanceStatus
 from common.db import UnitOfWork, utcnow
 from contracts.events import (
     ATTENDANCE_MARK_REJECTED_V1,
     AttendanceMarkRejected,
     MarkRejectionCode,
 )
-
-from attendance.adapters.db.repository import GroupSessionRepository
-from attendance.domain import errors
-from attendance.domain.errors import AttendanceRuleViolation
-from attendance.domain.model import GroupSession, RosterRole, SessionOrigin, SessionPlan
-from attendance.domain.roster import AttendanceStatus
 
 Clock = Callable[[], datetime]
 
@@ -205,16 +204,22 @@ REJECTION_CODES: dict[str, MarkRejectionCode] = {
 
 
 async def record_feed_mark(
-    uow: UnitOfWork, command: SetAttendance, *, event_id: str, now: Clock = utcnow
+    uow: UnitOfWork,
+    command: SetAttendance,
+    *,
+    event_id: str,
+    now: Clock = utcnow,
+    final_attempt: bool = True,
 ) -> GroupSession | None:
     """Apply a mark from a check-in system or the scheduler. A mark the rules refuse is
     answered with ``attendance.mark.rejected.v1`` (None is returned); nothing else
-    changes."""
+    changes. A mark for a session not recorded yet is retried first (``final_attempt``
+    False re-raises it): the scheduling event may only be arriving out of order."""
     try:
         return await set_attendance(uow, command, now=now)
     except AttendanceRuleViolation as refusal:
         code = REJECTION_CODES.get(refusal.code)
-        if code is None:
+        if code is None or (refusal.retryable and not final_attempt):
             raise
         is_member = command.role is RosterRole.PARTICIPANT
         current = refusal.details.get("from_status")
@@ -242,7 +247,5 @@ async def _load(
 ) -> GroupSession:
     session = await repository.get(tenant_id, session_id)
     if session is None:
-        raise AttendanceRuleViolation(
-            errors.SESSION_UNKNOWN, f"no session {session_id}", session_id=session_id
-        )
+        raise errors.SessionUnknown(session_id)
     return session

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from charges.bootstrap import MIGRATIONS, build_runtime
+from charges.settings import ChargesSettings
 from common.cli import service_main
 from common.runtime import ServiceRuntime
 from common.settings import ServiceSettings
-
-from charges.bootstrap import MIGRATIONS, build_runtime
-from charges.settings import ChargesSettings
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from common.http import Principal, require_scopes
-from common.runtime import ServiceRuntime
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from charges.domain.projections import CoveragePeriod
 from charges.service_layer.coverage import primary_coverage_on
+from common.http import Principal, require_scopes
+from common.runtime import ServiceRuntime
 
 CLAIM_READ = "billing.claim.read"
 

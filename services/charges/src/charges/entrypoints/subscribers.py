@@ -4,16 +4,6 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from common.messaging import EventHandler, EventHandlers, HandlerContext
-from contracts.events import (
-    FACILITY_UPSERTED_V1,
-    MEMBER_UPSERTED_V1,
-    PROVIDER_UPSERTED_V1,
-    FacilityUpserted,
-    MemberUpserted,
-    ProviderUpserted,
-    data_model_for,
-)
 from pydantic import BaseModel
 
 from charges.domain.projections import (
@@ -24,6 +14,16 @@ from charges.domain.projections import (
     SourceStamp,
 )
 from charges.service_layer.projections import record_facility, record_member, record_provider
+from common.messaging import EventHandler, EventHandlers, HandlerContext
+from contracts.events import (
+    FACILITY_UPSERTED_V1,
+    MEMBER_UPSERTED_V1,
+    PROVIDER_UPSERTED_V1,
+    FacilityUpserted,
+    MemberUpserted,
+    ProviderUpserted,
+    data_model_for,
+)
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -3,9 +3,6 @@ facilities). Each runs in the unit of work of the event that carries it, inbox i
 
 from __future__ import annotations
 
-from common.db import UnitOfWork
-from common.logging import get_logger
-
 from charges.adapters.db.repository import ProjectionRepository
 from charges.domain.projections import (
     Facility,
@@ -14,6 +11,8 @@ from charges.domain.projections import (
     Provider,
     SourceStamp,
 )
+from common.db import UnitOfWork
+from common.logging import get_logger
 
 log = get_logger(__name__)
 

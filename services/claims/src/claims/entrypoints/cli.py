@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from claims.bootstrap import MIGRATIONS, build_runtime
+from claims.settings import ClaimsSettings
 from common.cli import service_main
 from common.runtime import ServiceRuntime
 from common.settings import ServiceSettings
-
-from claims.bootstrap import MIGRATIONS, build_runtime
-from claims.settings import ClaimsSettings
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from common.http import Principal, require_scopes
-from common.runtime import ServiceRuntime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from claims.domain.projections import ClaimMember, Coverage, Person, PostalAddress
 from claims.service_layer.members import claim_member
+from common.http import Principal, require_scopes
+from common.runtime import ServiceRuntime
 
 CLAIM_READ = "billing.claim.read"
 

@@ -4,23 +4,6 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from common.messaging import EventHandler, EventHandlers, HandlerContext
-from contracts.events import (
-    FACILITY_UPSERTED_V1,
-    MEMBER_UPSERTED_V1,
-    PROVIDER_UPSERTED_V1,
-    STAYS_STAY_ADMITTED_V1,
-    STAYS_STAY_CORRECTED_V1,
-    STAYS_STAY_DISCHARGED_V1,
-    STAYS_STAY_LEAVE_ENDED_V1,
-    STAYS_STAY_LEAVE_STARTED_V1,
-    CoverageSubscriber,
-    FacilityUpserted,
-    MemberUpserted,
-    ProviderUpserted,
-    StayState,
-    data_model_for,
-)
 from pydantic import BaseModel
 
 from claims.domain.projections import (
@@ -45,7 +28,24 @@ from claims.service_layer.projections import (
     record_provider,
     record_stay,
 )
+from common.messaging import EventHandler, EventHandlers, HandlerContext
 from contracts import address as contract_address
+from contracts.events import (
+    FACILITY_UPSERTED_V1,
+    MEMBER_UPSERTED_V1,
+    PROVIDER_UPSERTED_V1,
+    STAYS_STAY_ADMITTED_V1,
+    STAYS_STAY_CORRECTED_V1,
+    STAYS_STAY_DISCHARGED_V1,
+    STAYS_STAY_LEAVE_ENDED_V1,
+    STAYS_STAY_LEAVE_STARTED_V1,
+    CoverageSubscriber,
+    FacilityUpserted,
+    MemberUpserted,
+    ProviderUpserted,
+    StayState,
+    data_model_for,
+)
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -4,9 +4,6 @@ of the event that carries it, inbox included."""
 
 from __future__ import annotations
 
-from common.db import UnitOfWork
-from common.logging import get_logger
-
 from claims.adapters.db.repository import ProjectionRepository
 from claims.domain.projections import (
     ClaimMember,
@@ -17,6 +14,8 @@ from claims.domain.projections import (
     StayContext,
     StayStamp,
 )
+from common.db import UnitOfWork
+from common.logging import get_logger
 
 log = get_logger(__name__)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from common.cli import service_main
 from common.runtime import ServiceRuntime
 from common.settings import ServiceSettings
-
 from edi_gateway.bootstrap import MIGRATIONS, build_runtime
 from edi_gateway.settings import GatewaySettings
 

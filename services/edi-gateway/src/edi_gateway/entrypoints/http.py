@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from common.http import Principal, require_scopes
-from common.runtime import ServiceRuntime
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from common.http import Principal, require_scopes
+from common.runtime import ServiceRuntime
 from edi_gateway.domain.model import (
     Interchange,
     InterchangeStatus,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from common.cli import service_main
-
 from stays.bootstrap import MIGRATIONS, build_runtime
 from stays.settings import StaysSettings
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from common.http import Principal, not_found, require_scopes
-from common.runtime import ServiceRuntime
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from common.http import Principal, not_found, require_scopes
+from common.runtime import ServiceRuntime
 from stays.adapters.db.repository import StayRepository
 from stays.domain.model import Admission, Stay, StayStatus
 from stays.service_layer.admissions import AdmitStay, admit_stay

@@ -7,7 +7,6 @@ from typing import cast
 from common.messaging import EventHandlers, HandlerContext
 from contracts.events import STAY_ADMITTED_V1, data_model_for
 from contracts.events.ehr import EhrStayAdmitted
-
 from stays.service_layer.admissions import AdmitStay, admit_stay
 
 

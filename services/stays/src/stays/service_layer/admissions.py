@@ -8,7 +8,6 @@ from common.db import UnitOfWork
 from contracts.events import STAYS_STAY_ADMITTED_V1
 from contracts.events.stays import StayAdmitted
 from contracts.events.stays import StayStatus as ContractStayStatus
-
 from stays.adapters.db.repository import StayRepository
 from stays.domain.model import Admission, Stay, StayRuleViolation
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from common.db import SERVICE_SCHEMA
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -28,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from common.db import SERVICE_SCHEMA
 
 _SESSION_FK = f"{SERVICE_SCHEMA}.group_session.id"
 

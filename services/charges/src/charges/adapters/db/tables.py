@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from common.db import SERVICE_SCHEMA
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -23,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from common.db import SERVICE_SCHEMA
 
 
 class ChargesTable(SQLModel, registry=registry()):

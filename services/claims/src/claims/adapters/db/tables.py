@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from common.db import SERVICE_SCHEMA
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -28,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from common.db import SERVICE_SCHEMA
 
 
 class ClaimsTable(SQLModel, registry=registry()):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from common.db import SERVICE_SCHEMA
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -19,6 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from common.db import SERVICE_SCHEMA
 
 
 class GatewayTable(SQLModel, registry=registry()):

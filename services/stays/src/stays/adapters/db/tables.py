@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from common.db import SERVICE_SCHEMA
 from sqlalchemy import (
     Column,
     Date,
@@ -20,6 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+from common.db import SERVICE_SCHEMA
 
 
 class StaysTable(SQLModel, registry=registry()):

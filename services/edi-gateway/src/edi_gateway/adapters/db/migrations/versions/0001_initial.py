@@ -6,6 +6,7 @@ Revises:
 
 import sqlalchemy as sa
 from alembic import op
+
 from common.migrations import create_messaging_tables, target_schema
 
 revision = "0001"

@@ -6,8 +6,9 @@ Revises:
 
 import sqlalchemy as sa
 from alembic import op
-from common.migrations import create_messaging_tables, target_schema
 from sqlalchemy.dialects.postgresql import JSONB
+
+from common.migrations import create_messaging_tables, target_schema
 
 revision = "0001"
 down_revision = None

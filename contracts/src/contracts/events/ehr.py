@@ -20,6 +20,7 @@ from contracts.codes import (
     AdministrativeSex,
     CalendarDate,
     Hour,
+    Icd10CmCode,
     Identifier,
     LeaveReason,
     Note,
@@ -138,6 +139,13 @@ class MemberUpserted(EventData):
     active: bool = True
     coverages: list[Coverage] = Field(default_factory=list)
     program_enrollments: list[ProgramEnrollment] = Field(default_factory=list)
+    diagnoses: list[Icd10CmCode] = Field(
+        default_factory=list,
+        max_length=12,
+        json_schema_extra=PHI,
+        description="The member's active diagnoses, principal first: what a professional "
+        "claim (HI*ABK/ABF) reports for services without a diagnosis of their own.",
+    )
     revision: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")

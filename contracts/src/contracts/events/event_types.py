@@ -35,3 +35,15 @@ STAYS_STAY_LEAVE_STARTED_V1: Final = "stays.stay.leave_started.v1"
 STAYS_STAY_LEAVE_ENDED_V1: Final = "stays.stay.leave_ended.v1"
 STAYS_STAY_DISCHARGED_V1: Final = "stays.stay.discharged.v1"
 STAYS_STAY_CORRECTED_V1: Final = "stays.stay.corrected.v1"
+
+# Outbound: charges service
+CHARGES_RECORDED_V1: Final = "charges.charges.recorded.v1"
+GROUP_SESSION_CHARGED_V1: Final = "charges.group_session.charged.v1"
+
+# Outbound: claims service
+CLAIM_SUBMITTED_V1: Final = "claims.claim.submitted.v1"
+CLAIM_STATUS_CHANGED_V1: Final = "claims.claim.status_changed.v1"
+
+# Outbound: EDI gateway
+EDI_CLAIM_TRANSMITTED_V1: Final = "edi.claim.transmitted.v1"
+EDI_CLAIM_REJECTED_V1: Final = "edi.claim.rejected.v1"

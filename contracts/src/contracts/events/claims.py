@@ -1,0 +1,218 @@
+"""Events produced by the claims service.
+
+``claims.claim.submitted.v1`` is a claim ready to leave: everything the EDI gateway needs
+to render it (parties, diagnoses, lines), decided by the claims service at build time, so
+the gateway renders and never re-decides. It carries PHI in its body (never in logs or
+file names). ``claims.claim.status_changed.v1`` tells other services where a claim stands
+(and which charges and sessions it holds), e.g. attendance refusing to reopen a session
+whose charges sit on a submitted claim."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar, Literal, Self
+
+from pydantic import Field, model_validator
+
+from contracts.address import PostalAddress
+from contracts.codes import (
+    PHI,
+    AdministrativeSex,
+    CalendarDate,
+    ClaimFilingIndicator,
+    Icd10CmCode,
+    Identifier,
+    Modifier,
+    Money,
+    Npi,
+    PersonName,
+    PlaceOfService,
+    ProcedureCode,
+    RelationshipToSubscriber,
+    TaxId,
+    TaxonomyCode,
+)
+from contracts.events.base import ContractModel, EventData
+from contracts.events.event_types import CLAIM_STATUS_CHANGED_V1, CLAIM_SUBMITTED_V1
+from contracts.problems import Problem, raise_problems
+
+PATIENT_CONTROL_NUMBER = r"^[A-Za-z0-9-]{1,20}$"
+
+
+class ClaimStatus(StrEnum):
+    DRAFT = "DRAFT"
+    READY = "READY"
+    SUBMITTED = "SUBMITTED"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    STALE = "STALE"
+    REVERSED = "REVERSED"
+    REPLACED = "REPLACED"
+
+
+class TransactionType(StrEnum):
+    PROFESSIONAL = "837P"
+    INSTITUTIONAL = "837I"
+
+
+class FrequencyCode(StrEnum):
+    """CLM05-3: 1 original, 7 replacement, 8 void (and 2/3/4 interim for institutional)."""
+
+    ORIGINAL = "1"
+    INTERIM_FIRST = "2"
+    INTERIM_CONTINUING = "3"
+    INTERIM_LAST = "4"
+    REPLACEMENT = "7"
+    VOID = "8"
+
+
+class BillingProviderParty(ContractModel):
+    name: str = Field(min_length=1, max_length=60)
+    npi: Npi
+    tax_id: TaxId
+    taxonomy_code: TaxonomyCode
+    address: PostalAddress
+    contact_name: str | None = Field(default=None, max_length=60)
+    contact_phone: str | None = Field(default=None, pattern=r"^[0-9]{10}$")
+
+
+class PayerParty(ContractModel):
+    payer_id: Identifier = Field(description="Internal id (tenant configuration).")
+    name: str = Field(min_length=1, max_length=60)
+    edi_payer_id: str = Field(pattern=r"^[A-Za-z0-9-]{2,80}$")
+    payer_id_qualifier: Literal["PI", "XV"] = "PI"
+    claim_filing_indicator: ClaimFilingIndicator
+
+
+class PersonParty(ContractModel):
+    first_name: PersonName = Field(json_schema_extra=PHI)
+    last_name: PersonName = Field(json_schema_extra=PHI)
+    middle_name: PersonName | None = Field(default=None, json_schema_extra=PHI)
+    birth_date: CalendarDate = Field(json_schema_extra=PHI)
+    sex: AdministrativeSex
+    address: PostalAddress | None = Field(default=None, json_schema_extra=PHI)
+
+
+class SubscriberParty(PersonParty):
+    member_id: Identifier | None = Field(
+        default=None, description="Our member id when the subscriber is the patient."
+    )
+    subscriber_id: str = Field(
+        min_length=1, max_length=80, pattern=r"^[!-~]+$", json_schema_extra=PHI
+    )
+    group_number: str | None = Field(default=None, max_length=50)
+    relationship_to_subscriber: RelationshipToSubscriber = Field(
+        description="The patient's relationship to this subscriber (18 = self)."
+    )
+
+
+class PatientParty(PersonParty):
+    """The patient when not the subscriber (2000C/2010CA)."""
+
+    member_id: Identifier
+
+
+class ProviderParty(ContractModel):
+    provider_id: Identifier
+    npi: Npi
+    first_name: PersonName
+    last_name: PersonName
+    middle_name: PersonName | None = None
+    taxonomy_code: TaxonomyCode | None = None
+
+
+class ProfessionalLine(ContractModel):
+    line_number: int = Field(ge=1, le=50)
+    line_control_number: str = Field(
+        pattern=r"^[A-Za-z0-9-]{1,30}$", description="REF*6R; unique within the claim."
+    )
+    procedure_code: ProcedureCode
+    modifiers: list[Modifier] = Field(default_factory=list, max_length=4)
+    amount: Money
+    units: Decimal = Field(gt=0, max_digits=9, decimal_places=3)
+    unit_basis: Literal["UN", "MJ"] = "UN"
+    date_of_service: CalendarDate
+    place_of_service: PlaceOfService | None = None
+    diagnosis_pointers: list[int] = Field(min_length=1, max_length=4)
+    rendering_provider: ProviderParty | None = Field(
+        default=None, description="Present only when it differs from the billing provider."
+    )
+    charge_ids: list[Identifier] = Field(min_length=1)
+
+
+class ClaimSource(ContractModel):
+    """What the claim bills: sessions (group) or a stay cycle (per diem)."""
+
+    session_ids: list[Identifier] = Field(default_factory=list)
+    stay_id: Identifier | None = None
+
+
+class ClaimSubmitted(EventData):
+    """A claim to render and send (SPEC 6, 7)."""
+
+    event_type: ClassVar[str] = CLAIM_SUBMITTED_V1
+
+    claim_id: Identifier
+    claim_version: int = Field(ge=1)
+    transaction_type: TransactionType
+    clearinghouse_id: Identifier
+    patient_control_number: str = Field(pattern=PATIENT_CONTROL_NUMBER)
+    frequency_code: FrequencyCode = FrequencyCode.ORIGINAL
+    original_reference: str | None = Field(
+        default=None, max_length=50, description="REF*F8 on replacements and voids."
+    )
+    billing_provider: BillingProviderParty
+    pay_to_address: PostalAddress | None = None
+    payer: PayerParty
+    subscriber: SubscriberParty
+    patient: PatientParty | None = None
+    diagnoses: list[Icd10CmCode] = Field(min_length=1, max_length=12, json_schema_extra=PHI)
+    place_of_service: PlaceOfService | None = None
+    total_charge: Money
+    service_lines: list[ProfessionalLine] = Field(min_length=1, max_length=50)
+    source: ClaimSource = Field(default_factory=ClaimSource)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems: list[Problem] = []
+        total = sum((line.amount for line in self.service_lines), Decimal("0.00"))
+        if total != self.total_charge:
+            problems.append((("total_charge",), "must equal the sum of the line amounts"))
+        is_self = self.subscriber.relationship_to_subscriber is RelationshipToSubscriber.SELF
+        if is_self == (self.patient is not None):
+            problems.append(
+                (("patient",), "present exactly when the patient is not the subscriber")
+            )
+        if self.frequency_code in (FrequencyCode.REPLACEMENT, FrequencyCode.VOID) and not (
+            self.original_reference
+        ):
+            problems.append((("original_reference",), "a replacement or void names the original"))
+        controls = [line.line_control_number for line in self.service_lines]
+        if len(set(controls)) != len(controls):
+            problems.append((("service_lines",), "line control numbers repeat"))
+        for index, line in enumerate(self.service_lines):
+            for pointer in line.diagnosis_pointers:
+                if pointer > len(self.diagnoses):
+                    problems.append(
+                        (("service_lines", index, "diagnosis_pointers"), "points past diagnoses")
+                    )
+        raise_problems(type(self).__name__, problems)
+        return self
+
+
+class ClaimStatusChanged(EventData):
+    """Where a claim stands now, with what it holds."""
+
+    event_type: ClassVar[str] = CLAIM_STATUS_CHANGED_V1
+
+    claim_id: Identifier
+    claim_version: int = Field(ge=1)
+    status: ClaimStatus
+    previous_status: ClaimStatus | None = None
+    patient_control_number: str = Field(pattern=PATIENT_CONTROL_NUMBER)
+    member_id: Identifier
+    charge_ids: list[Identifier] = Field(default_factory=list)
+    source: ClaimSource = Field(default_factory=ClaimSource)
+    reason_codes: list[str] = Field(default_factory=list)
+    reason: str | None = Field(default=None, max_length=500)

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/bootstrap.sh
 
-PACKAGES=(contracts common attendance stays charges claims edi_gateway)
+PACKAGES=(contracts common group_billing attendance stays charges claims edi_gateway)
 
 log "ruff"
 uv run --frozen ruff check .
@@ -17,7 +17,8 @@ uv run --frozen lint-imports
 log "contracts' JSON Schemas are current"
 uv run --frozen python -m contracts.export_schemas --check
 log "each package imports only what it declares (its own environment, no dev tools)"
-for member in contracts:contracts libs/common:common services/attendance:attendance \
+for member in contracts:contracts libs/common:common libs/group-billing:group_billing \
+    services/attendance:attendance \
     services/stays:stays services/charges:charges services/claims:claims \
     services/edi-gateway:edi_gateway; do
   dir=${member%%:*}; pkg=${member##*:}

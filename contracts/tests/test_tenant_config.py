@@ -136,7 +136,7 @@ def test_unknown_payer_or_program_is_a_clear_lookup_error(demo: TenantConfig) ->
         demo.payer("bcbs")
     with pytest.raises(ConfigLookupError, match="no program 'iop'"):
         demo.program("iop")
-    assert demo.clearinghouse_for_payer("il-medicaid").id == "sandbox-sftp"
+    assert demo.clearinghouse_for_payer("il-medicaid").id == "local-dev"
 
 
 # --------------------------------------------------------------------------- effective dating

@@ -55,7 +55,7 @@ def test_cross_reference_errors_are_printed_with_their_path(
     tmp_path: Path, demo_tenant_yaml: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     broken = demo_tenant_yaml.replace(
-        "    claim_filing_indicator: MC        # Medicaid\n    clearinghouse_id: sandbox-sftp",
+        "    claim_filing_indicator: MC        # Medicaid\n    clearinghouse_id: local-dev",
         "    claim_filing_indicator: MC        # Medicaid\n    clearinghouse_id: availity",
     ).replace("program_ids: [residential]", "program_ids: [group-therapy]")
     path = tmp_path / "dangling.yaml"

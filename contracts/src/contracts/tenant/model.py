@@ -622,6 +622,11 @@ class TenantConfig(TenantModel):
     attendance_policy: AttendancePolicy = Field(default_factory=AttendancePolicy)
     programs: list[Program] = Field(min_length=1)
     clearinghouses: list[Clearinghouse] = Field(min_length=1)
+    auto_submit_claims: bool = Field(
+        default=False,
+        description="Submit a claim as soon as it scrubs READY, without an operator's "
+        "'submit' (claims then flow to the clearinghouse on the next batch window).",
+    )
     enforce_code_assignment: bool = Field(
         default=False,
         description="A charge whose code is not assigned to its member or rendering staff "

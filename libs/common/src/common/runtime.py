@@ -31,6 +31,7 @@ from common.messaging import (
 )
 from common.outbox import OutboxRelay
 from common.settings import ServiceSettings
+from common.tenants import TenantDirectory
 from contracts.topology import Topology
 
 log = get_logger(__name__)
@@ -80,6 +81,14 @@ class ServiceRuntime:
         if self.handlers.handlers:
             self.consumer.attach(self.broker)
         self._tasks: list[asyncio.Task[Any]] = []
+        self._tenants: TenantDirectory | None = None
+
+    @property
+    def tenants(self) -> TenantDirectory:
+        """The tenant configurations of ``TENANT_CONFIG_DIR``, read on first use."""
+        if self._tenants is None:
+            self._tenants = TenantDirectory.load(self.settings.tenant_config_dir)
+        return self._tenants
 
     def unit_of_work(self, correlation_id: str | None = None) -> UnitOfWork:
         return UnitOfWork(
@@ -98,6 +107,7 @@ class ServiceRuntime:
         )
 
     async def start(self) -> None:
+        _ = self.tenants  # an invalid tenant file fails the start, not the first event
         await self.declare_topology()
         await self.broker.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+SAMPLE_TENANTS = Path(__file__).resolve().parents[4].parent / "contracts" / "samples" / "tenants"
+
 PACKAGES = {
     "attendance": "attendance",
     "stays": "stays",
@@ -114,6 +116,7 @@ class Suite:
                 "LOG_JSON": "true",
                 "OUTBOX_POLL_SECONDS": "0.1",
                 "GRACEFUL_TIMEOUT_SECONDS": "10",
+                "TENANT_CONFIG_DIR": str(SAMPLE_TENANTS),
                 **self.extra_env,
             }
             self.processes[name] = ServiceProcess(

@@ -11,6 +11,7 @@ import pytest
 
 from common.settings import ServiceSettings
 from common.testing import isolation
+from common.testing.processes import SAMPLE_TENANTS
 from common.testing.tokens import TEST_JWT_SECRET, make_token
 from contracts.topology import Topology
 
@@ -93,6 +94,7 @@ def service_settings(
             "topology_prefix": rcm_topology.prefix,
             "jwt_secret": TEST_JWT_SECRET,
             "log_json": True,
+            "tenant_config_dir": SAMPLE_TENANTS,
         }
         values.update(overrides)
         return cls(**values)

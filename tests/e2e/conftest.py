@@ -18,9 +18,46 @@ from contracts.topology import Topology
 SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 
 
+LEFT_EARLY_TENANT = "demo-bh-le"
+
+
+@pytest.fixture(scope="session")
+def tenant_dir(tmp_path_factory: Any) -> Path:
+    """The sample tenant, and a copy of it whose policy bills LEFT_EARLY too."""
+    folder: Path = tmp_path_factory.mktemp("tenants")
+    text = (SAMPLES / "tenants" / "demo-bh.yaml").read_text()
+    (folder / "demo-bh.yaml").write_text(text)
+    left_early = text.replace("tenant_id: demo-bh", f"tenant_id: {LEFT_EARLY_TENANT}", 1)
+    left_early = left_early.replace(
+        "statuses: [ATTENDED, LATE]", "statuses: [ATTENDED, LATE, LEFT_EARLY]", 1
+    )
+    assert left_early.count(LEFT_EARLY_TENANT) == 1 and "LATE, LEFT_EARLY]" in left_early
+    (folder / f"{LEFT_EARLY_TENANT}.yaml").write_text(left_early)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def edi_root(tmp_path_factory: Any) -> Path:
+    root: Path = tmp_path_factory.mktemp("edi-root")
+    return root
+
+
+@pytest.fixture(scope="session")
+def clearinghouse_folder(edi_root: Path) -> Path:
+    """Where the gateway's local-folder transport drops files for `local-dev`."""
+    folder = edi_root / "var" / "clearinghouse" / "upload"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def suite(
-    rcm_database_url: str, rcm_amqp_url: str, rcm_topology: Topology, tmp_path_factory: Any
+    rcm_database_url: str,
+    rcm_amqp_url: str,
+    rcm_topology: Topology,
+    tmp_path_factory: Any,
+    tenant_dir: Path,
+    edi_root: Path,
 ) -> Iterator[Suite]:
     running = Suite(
         database_url=rcm_database_url,
@@ -28,6 +65,7 @@ def suite(
         topology_prefix=rcm_topology.prefix,
         jwt_secret=TEST_JWT_SECRET,
         log_dir=tmp_path_factory.mktemp("suite-logs"),
+        extra_env={"TENANT_CONFIG_DIR": str(tenant_dir), "EDI_LOCAL_ROOT": str(edi_root)},
     )
     running.migrate()
     try:

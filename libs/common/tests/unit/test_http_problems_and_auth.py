@@ -54,7 +54,9 @@ async def boom() -> dict[str, Any]:
 
 @router.get("/refused")
 async def refused() -> dict[str, Any]:
-    raise ClaimRefused("CLAIM_SUBMITTED", "claim c-1 is submitted", claims=["c-1"])
+    raise ClaimRefused(
+        "CLAIM_SUBMITTED", "claim c-1 is submitted", claims=["c-1"], status="SUBMITTED"
+    )
 
 
 class ClaimRefused(DomainError):
@@ -220,3 +222,6 @@ async def test_a_domain_error_answers_with_the_status_its_code_is_mapped_to(
 ) -> None:
     body = assert_problem(await client.get("/refused"), 409, "CLAIM_SUBMITTED")
     assert body["claims"] == ["c-1"]
+    # A detail named like a standard member never overwrites it.
+    assert body["status"] == 409
+    assert body["status_detail"] == "SUBMITTED"

@@ -34,9 +34,19 @@ class Problem(Exception):
         self.extra = extra
 
 
+RESERVED_MEMBERS = frozenset({"type", "title", "status", "code", "instance", "detail"})
+
+
 def problem_body(
-    status: int, code: str, title: str, detail: str | None, instance: str, **extra: Any
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None,
+    instance: str,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The RFC 9457 document. Extension members never overwrite the standard ones: a
+    domain detail named like one (``status`` of a claim) is kept as ``<name>_detail``."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code.lower().replace("_", "-"),
         "title": title,
@@ -46,7 +56,8 @@ def problem_body(
     }
     if detail:
         body["detail"] = detail
-    body.update(extra)
+    for key, value in (extra or {}).items():
+        body[f"{key}_detail" if key in RESERVED_MEMBERS else key] = value
     return body
 
 
@@ -64,11 +75,11 @@ def install_problem_handlers(
         title: str,
         detail: str | None,
         headers: dict[str, str] | None = None,
-        **extra: Any,
+        extra: dict[str, Any] | None = None,
     ) -> JSONResponse:
         HTTP_PROBLEMS.labels(service, code).inc()
         return JSONResponse(
-            problem_body(status, code, title, detail, request.url.path, **extra),
+            problem_body(status, code, title, detail, request.url.path, extra),
             status_code=status,
             media_type=PROBLEM_MEDIA_TYPE,
             headers=headers,
@@ -77,12 +88,12 @@ def install_problem_handlers(
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return respond(request, exc.status, exc.code, exc.title, exc.detail, headers, **exc.extra)
+        return respond(request, exc.status, exc.code, exc.title, exc.detail, headers, exc.extra)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         status = statuses.get(exc.code, 422)
-        return respond(request, status, exc.code, exc.message, None, **exc.details)
+        return respond(request, status, exc.code, exc.message, None, None, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -95,7 +106,13 @@ def install_problem_handlers(
             for e in exc.errors()
         ]
         return respond(
-            request, 422, "VALIDATION_ERROR", "The request is not valid", None, errors=errors
+            request,
+            422,
+            "VALIDATION_ERROR",
+            "The request is not valid",
+            None,
+            None,
+            {"errors": errors},
         )
 
     @app.exception_handler(StarletteHTTPException)

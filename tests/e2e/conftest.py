@@ -31,6 +31,9 @@ def tenant_dir(tmp_path_factory: Any) -> Path:
     left_early = left_early.replace(
         "statuses: [ATTENDED, LATE]", "statuses: [ATTENDED, LATE, LEFT_EARLY]", 1
     )
+    # A tenant of its own has its own interchange sender id (ISA06): control numbers are
+    # unique per sender.
+    left_early = left_early.replace("id: HARBORBH}", "id: HARBORLE}")
     assert left_early.count(LEFT_EARLY_TENANT) == 1 and "LATE, LEFT_EARLY]" in left_early
     (folder / f"{LEFT_EARLY_TENANT}.yaml").write_text(left_early)
     return folder

@@ -124,3 +124,17 @@ def test_without_pricing_the_band_checks_are_skipped_but_attendance_checks_run()
     assert evaluation.band is None
     assert evaluation.codes == ["GROUP_UNATTENDED_BILLED"]
     assert evaluation.payer_checks_skipped
+
+
+def test_an_acknowledged_ratio_breach_is_no_longer_an_open_warning() -> None:
+    breach = facts(["ATTENDED"] * 9, DEFAULT_BILLABLE, max_participants_per_supervisor=8)
+    assert [i.code for i in evaluate_group_session(breach).unacknowledged_warnings] == [
+        IssueCode.SUPERVISION_RATIO_BREACH
+    ]
+    accepted = facts(
+        ["ATTENDED"] * 9,
+        DEFAULT_BILLABLE,
+        max_participants_per_supervisor=8,
+        acknowledged_warnings=frozenset({"SUPERVISION_RATIO_BREACH"}),
+    )
+    assert evaluate_group_session(accepted).unacknowledged_warnings == []

@@ -6,6 +6,7 @@ values (statuses as strings, bands as :class:`Band`), so each caller adapts its 
 """
 
 from group_billing.rules import (
+    PRESENT,
     Band,
     BandResolution,
     GroupBillingEvaluation,
@@ -21,6 +22,7 @@ from group_billing.rules import (
 )
 
 __all__ = [
+    "PRESENT",
     "Band",
     "BandResolution",
     "GroupBillingEvaluation",

@@ -154,10 +154,20 @@ class GroupBillingEvaluation:
     band: Band | None
     issues: tuple[GroupIssue, ...]
     payer_checks_skipped: bool
+    acknowledged_warnings: frozenset[str] = frozenset()
 
     @property
     def blocks_billing(self) -> bool:
         return any(issue.blocks_billing for issue in self.issues)
+
+    @property
+    def unacknowledged_warnings(self) -> list[GroupIssue]:
+        """Warnings nobody knowingly accepted at close (e.g. SUPERVISION_RATIO_BREACH)."""
+        return [
+            issue
+            for issue in self.issues
+            if not issue.blocks_billing and issue.code.value not in self.acknowledged_warnings
+        ]
 
     @property
     def codes(self) -> list[str]:
@@ -194,4 +204,5 @@ def evaluate_group_session(facts: GroupSessionFacts) -> GroupBillingEvaluation:
         band=band,
         issues=tuple(issues),
         payer_checks_skipped=facts.payer_checks_skipped,
+        acknowledged_warnings=facts.acknowledged_warnings,
     )

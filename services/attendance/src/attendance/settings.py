@@ -19,6 +19,14 @@ class AttendanceSettings(ServiceSettings):
         "date range, until the tenant configuration's facility time zones are wired in.",
     )
 
+    auto_close_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often each replica sweeps for sessions past their end to close "
+        "(one replica sweeps at a time).",
+    )
+    auto_close_batch_size: int = Field(default=200, ge=1, le=5000)
+
     @field_validator("business_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -15,8 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from attendance.adapters.db.repository import GroupSessionRepository, StaleSessionError
 from attendance.adapters.db.tables import (
     ATTENDANCE_HISTORY,
+    ATTENDANCE_OVERRIDE,
+    FACILITY,
     GROUP_SESSION,
+    MEMBER_COVERAGE,
+    MEMBER_SOURCE,
     PARTICIPANT,
+    SESSION_CHARGE,
+    SESSION_CLAIM,
     SUPERVISOR,
 )
 from attendance.bootstrap import MIGRATIONS
@@ -189,7 +195,18 @@ async def test_cancelling_records_the_reason_and_a_replayed_schedule_is_a_no_op(
 async def test_the_migration_creates_the_tables_the_code_declares(engine: AsyncEngine) -> None:
     declared = {
         table.name: {c.name: (c.nullable, type(c.type).__name__) for c in table.columns}
-        for table in (GROUP_SESSION, PARTICIPANT, SUPERVISOR, ATTENDANCE_HISTORY)
+        for table in (
+            GROUP_SESSION,
+            PARTICIPANT,
+            SUPERVISOR,
+            ATTENDANCE_HISTORY,
+            ATTENDANCE_OVERRIDE,
+            MEMBER_SOURCE,
+            MEMBER_COVERAGE,
+            FACILITY,
+            SESSION_CLAIM,
+            SESSION_CHARGE,
+        )
     }
 
     def migrated(connection: Any) -> dict[str, dict[str, tuple[bool, str]]]:

@@ -216,6 +216,10 @@ async def test_a_scheduled_session_shows_in_the_detail_with_roster_and_superviso
     assert [s["provider_id"] for s in body["supervisors"]] == ["p1", "p2"]
     assert body["participants"][0]["legal_next_states"] == ["ATTENDED", "ABSENT", "LATE"]
     assert body["version"] == 1
+    assert (body["locked"], body["close_sequence"], body["closing"]) == (False, 0, None)
+    # tenant-a has no configuration: no billing policy, so no preview, and it says why.
+    assert body["billing_preview"] is None
+    assert body["billing_preview_unavailable"]["code"] == "TENANT_NOT_CONFIGURED"
 
 
 async def test_the_list_shows_roster_size_and_counts_per_status(

@@ -11,10 +11,14 @@ from attendance.entrypoints.subscribers import build_handlers
 from attendance.service_layer.sessions import REJECTION_CODES
 from attendance.settings import AttendanceSettings
 from contracts.events import (
+    CLAIM_STATUS_CHANGED_V1,
+    FACILITY_UPSERTED_V1,
     GROUP_SESSION_ATTENDANCE_MARKED_V1,
     GROUP_SESSION_CANCELLED_V1,
+    GROUP_SESSION_CHARGED_V1,
     GROUP_SESSION_SCHEDULED_V1,
     GROUP_SESSION_UPDATED_V1,
+    MEMBER_UPSERTED_V1,
     MarkRejectionCode,
     data_model_for,
 )
@@ -31,7 +35,7 @@ def test_an_illegal_transition_is_a_409_and_an_unknown_session_a_404() -> None:
     assert DOMAIN_STATUSES["SESSION_UNKNOWN"] == 404
 
 
-def test_the_consumer_takes_the_four_scheduling_events_with_their_contract_models() -> None:
+def test_the_consumer_takes_the_feed_coverage_charges_and_claims_with_contract_models() -> None:
     handlers = build_handlers()
     assert handlers.routing_keys == sorted(
         [
@@ -39,6 +43,10 @@ def test_the_consumer_takes_the_four_scheduling_events_with_their_contract_model
             GROUP_SESSION_UPDATED_V1,
             GROUP_SESSION_CANCELLED_V1,
             GROUP_SESSION_ATTENDANCE_MARKED_V1,
+            MEMBER_UPSERTED_V1,
+            FACILITY_UPSERTED_V1,
+            GROUP_SESSION_CHARGED_V1,
+            CLAIM_STATUS_CHANGED_V1,
         ]
     )
     for event_type, (model, _) in handlers.handlers.items():
@@ -48,6 +56,7 @@ def test_the_consumer_takes_the_four_scheduling_events_with_their_contract_model
 def test_every_refusal_of_a_mark_maps_to_a_contract_rejection_code() -> None:
     assert set(REJECTION_CODES.values()) <= set(MarkRejectionCode)
     assert errors.VERSION_CONFLICT not in REJECTION_CODES  # the feed sends no version
+    assert REJECTION_CODES[errors.LOCKED] is MarkRejectionCode.LOCKED
 
 
 def test_settings_name_the_service_and_its_port() -> None:

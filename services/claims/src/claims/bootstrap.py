@@ -4,19 +4,54 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from claims.adapters.code_sets import SimpleIcd10CmCodeSet
+from claims.domain.code_sets import DiagnosisCodeSet, PatternDiagnosisCodeSet
+from claims.entrypoints.claims_http import build_claims_router
 from claims.entrypoints.http import DOMAIN_STATUSES, router
 from claims.entrypoints.subscribers import build_handlers
+from claims.service_layer.dependencies import ClaimsDependencies
 from claims.settings import ClaimsSettings
+from common.logging import get_logger
 from common.runtime import ServiceRuntime
+from contracts.tenant import TenantConfig
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 
+log = get_logger(__name__)
 
-def build_runtime(settings: ClaimsSettings | None = None) -> ServiceRuntime:
-    return ServiceRuntime(
-        settings=settings or ClaimsSettings(),
-        handlers=build_handlers(),
-        routers=[router],
+
+def diagnosis_code_set() -> DiagnosisCodeSet:
+    """ICD-10-CM validity from the maintained package when it is installed; the pattern
+    check otherwise (it cannot tell a made-up or non-billable code)."""
+    try:
+        code_set: DiagnosisCodeSet = SimpleIcd10CmCodeSet.load()
+    except ImportError:
+        code_set = PatternDiagnosisCodeSet()
+    log.info("diagnosis_code_set", code_set=code_set.name)
+    return code_set
+
+
+def build_runtime(
+    settings: ClaimsSettings | None = None, *, diagnoses: DiagnosisCodeSet | None = None
+) -> ServiceRuntime:
+    settings = settings or ClaimsSettings()
+    runtime: ServiceRuntime | None = None
+
+    def tenant_config(tenant_id: str) -> TenantConfig:
+        if runtime is None:
+            raise RuntimeError("the claims runtime is not built yet")
+        return runtime.tenants.get(tenant_id)
+
+    deps = ClaimsDependencies(
+        tenant_config=tenant_config,
+        diagnoses=diagnoses or diagnosis_code_set(),
+        edi_gateway_url=settings.edi_gateway_url,
+    )
+    runtime = ServiceRuntime(
+        settings=settings,
+        handlers=build_handlers(deps),
+        routers=[router, build_claims_router(deps)],
         domain_statuses=DOMAIN_STATUSES,
         title="rcm claims",
     )
+    return runtime

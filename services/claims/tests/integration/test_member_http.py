@@ -45,6 +45,7 @@ async def member_id(publish: Publish, applied: Applied) -> str:
                 "effective_from": "2026-01-01",
             }
         ],
+        "diagnoses": ["F33.1", "f411"],
     }
     await applied(await publish(MEMBER_UPSERTED_V1, data, tenant="tenant-a"))
     return member_id
@@ -94,6 +95,7 @@ async def test_the_member_record_carries_patient_and_subscriber_demographics(
                 },
             }
         ],
+        "diagnoses": ["F331", "F411"],
     }
 
 

@@ -1,11 +1,25 @@
 from __future__ import annotations
 
+from claims.domain.code_sets import PatternDiagnosisCodeSet
 from claims.entrypoints.subscribers import build_handlers, on_stay_changed
+from claims.service_layer.dependencies import ClaimsDependencies
+from common.tenants import TenantNotConfigured
+from contracts.tenant import TenantConfig
 
 
-def test_claims_consumes_the_ehr_records_and_every_canonical_stay_event() -> None:
-    handlers = build_handlers()
+def _no_tenant(tenant_id: str) -> TenantConfig:
+    raise TenantNotConfigured(tenant_id)
+
+
+DEPS = ClaimsDependencies(tenant_config=_no_tenant, diagnoses=PatternDiagnosisCodeSet())
+
+
+def test_claims_consumes_charges_ehr_records_stay_events_and_edi_outcomes() -> None:
+    handlers = build_handlers(DEPS)
     assert handlers.routing_keys == [
+        "charges.charges.recorded.v1",
+        "edi.claim.rejected.v1",
+        "edi.claim.transmitted.v1",
         "ehr.facility.upserted.v1",
         "ehr.member.upserted.v1",
         "ehr.provider.upserted.v1",
@@ -18,6 +32,6 @@ def test_claims_consumes_the_ehr_records_and_every_canonical_stay_event() -> Non
 
 
 def test_each_stay_event_updates_the_one_stay_context() -> None:
-    handlers = build_handlers()
+    handlers = build_handlers(DEPS)
     stay_handlers = {h for key, (_, h) in handlers.handlers.items() if key.startswith("stays.")}
     assert stay_handlers == {on_stay_changed}

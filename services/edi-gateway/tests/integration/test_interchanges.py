@@ -84,6 +84,14 @@ async def test_the_list_holds_the_tenants_interchanges_newest_first(
         "gs06": 3,
         "status": "ALLOCATED",
         "created_at": "t",
+        "receiver_id": None,
+        "transaction_set_control_numbers": [],
+        "claim_count": 0,
+        "file_id": None,
+        "file_name": None,
+        "file_sha256": None,
+        "sent_at": None,
+        "validation_issues": [],
     }
 
 

@@ -18,6 +18,16 @@ PARTICIPANT_UNKNOWN = "PARTICIPANT_UNKNOWN"
 SUPERVISOR_UNKNOWN = "SUPERVISOR_UNKNOWN"
 INVALID_TIME_WINDOW = "INVALID_TIME_WINDOW"
 VERSION_CONFLICT = "VERSION_CONFLICT"
+# Closing, locking and overrides (SPEC 3).
+LOCKED = "LOCKED"  # charges are built; only a forced change may touch it
+UNMARKED_PARTICIPANTS = "UNMARKED_PARTICIPANTS"  # finalize with SCHEDULED rows
+BLOCKING_ISSUES = "BLOCKING_ISSUES"  # finalize while the preview has an error
+WARNINGS_NOT_ACKNOWLEDGED = "WARNINGS_NOT_ACKNOWLEDGED"  # a warning that needs knowing consent
+NOT_ACKNOWLEDGEABLE = "NOT_ACKNOWLEDGEABLE"  # only warnings may be acknowledged
+FORCE_REASON_REQUIRED = "FORCE_REASON_REQUIRED"
+CLAIM_SUBMITTED = "CLAIM_SUBMITTED"  # a claim holding the session's charges is at the payer
+CLOSE_SEQUENCE_UNKNOWN = "CLOSE_SEQUENCE_UNKNOWN"  # charges name a closing never made
+BILLING_POLICY_UNAVAILABLE = "BILLING_POLICY_UNAVAILABLE"  # no billable statuses in force
 
 
 class AttendanceRuleViolation(DomainError):

@@ -1,9 +1,9 @@
-"""Use cases: load, call one domain operation, save. The caller commits (the event
-consumer in the inbox transaction, a route in its unit of work).
+"""Use cases of the schedule and of attendance marks: load, call one domain operation,
+save. The caller commits (the event consumer in the inbox transaction, a route in its unit
+of work). Closing, locking and forced changes are in :mod:`attendance.service_layer.closing`.
 
-The session events of the next milestone (closed / reopened) will be written here through
-``uow.publish``, in the transaction that made the change; today the only event published
-is the answer to a refused feed mark (``attendance.mark.rejected.v1``)."""
+The one event published here is the answer to a refused feed mark
+(``attendance.mark.rejected.v1``), through ``uow.publish`` in the same transaction."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ async def update_session(
 ) -> GroupSession:
     """Replace the schedule of a known session (marks of who remains are kept)."""
     repository = GroupSessionRepository(uow.session)
-    session = await _load(repository, command.tenant_id, command.session_id)
+    session = await load_session(repository, command.tenant_id, command.session_id)
     changed = session.reschedule(
         command.plan,
         actor=command.actor,
@@ -156,7 +156,7 @@ async def update_session(
 
 async def cancel_session(uow: UnitOfWork, command: CancelSession) -> GroupSession:
     repository = GroupSessionRepository(uow.session)
-    session = await _load(repository, command.tenant_id, command.session_id)
+    session = await load_session(repository, command.tenant_id, command.session_id)
     if session.cancel(command.reason, revision=command.revision):
         await repository.save(session)
     return session
@@ -169,15 +169,8 @@ async def set_attendance(
     kept as history. ``expected_version``, when given, must be the session's current one
     (the caller saw the roster it is changing)."""
     repository = GroupSessionRepository(uow.session)
-    session = await _load(repository, command.tenant_id, command.session_id)
-    if command.expected_version is not None and command.expected_version != session.version:
-        raise AttendanceRuleViolation(
-            errors.VERSION_CONFLICT,
-            f"session {session.session_id} is at version {session.version}",
-            session_id=session.session_id,
-            expected_version=command.expected_version,
-            current_version=session.version,
-        )
+    session = await load_session(repository, command.tenant_id, command.session_id)
+    ensure_version(session, command.expected_version)
     change = session.mark(
         command.role,
         command.subject_id,
@@ -196,7 +189,9 @@ REJECTION_CODES: dict[str, MarkRejectionCode] = {
     errors.ILLEGAL_TRANSITION: MarkRejectionCode.ILLEGAL_TRANSITION,
     errors.SESSION_UNKNOWN: MarkRejectionCode.SESSION_NOT_FOUND,
     errors.SESSION_CANCELLED: MarkRejectionCode.SESSION_CANCELLED,
-    # Until finalize/lock land, a closed session is as good as locked to the feed.
+    errors.LOCKED: MarkRejectionCode.LOCKED,
+    # Closed and not yet charged: as final to the feed as locked (only a forced API
+    # change reopens a closed session).
     errors.SESSION_CLOSED: MarkRejectionCode.LOCKED,
     errors.PARTICIPANT_UNKNOWN: MarkRejectionCode.NOT_ON_SESSION,
     errors.SUPERVISOR_UNKNOWN: MarkRejectionCode.NOT_ON_SESSION,
@@ -242,10 +237,23 @@ async def record_feed_mark(
         return None
 
 
-async def _load(
+async def load_session(
     repository: GroupSessionRepository, tenant_id: str, session_id: str
 ) -> GroupSession:
     session = await repository.get(tenant_id, session_id)
     if session is None:
         raise errors.SessionUnknown(session_id)
     return session
+
+
+def ensure_version(session: GroupSession, expected_version: int | None) -> None:
+    """The caller saw the session at ``expected_version`` (when it says): refuse with
+    VERSION_CONFLICT if it has changed since."""
+    if expected_version is not None and expected_version != session.version:
+        raise AttendanceRuleViolation(
+            errors.VERSION_CONFLICT,
+            f"session {session.session_id} is at version {session.version}",
+            session_id=session.session_id,
+            expected_version=expected_version,
+            current_version=session.version,
+        )

@@ -2,26 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from charges.adapters.db.charges_repository import ChargeFilter
+from charges.domain.charges import GroupCharge
 from charges.domain.projections import CoveragePeriod
+from charges.service_layer.corrections import FixCharge, fix_charge, void_charge
 from charges.service_layer.coverage import primary_coverage_on
-from common.http import Principal, require_scopes
+from charges.service_layer.group_sessions import generate_session_charges
+from charges.service_layer.queries import AgedCharge, aged, get_charge, list_charges
+from charges.service_layer.recording import charge_contract
+from common.http import Principal, Problem, require_scopes
 from common.runtime import ServiceRuntime
+from contracts.codes import Money
+from contracts.events.charges import Charge, ChargeStatus
+from contracts.tenant import TenantConfig
 
 CLAIM_READ = "billing.claim.read"
+CLAIM_WRITE = "billing.claim.write"
 
-router = APIRouter(prefix="/v1", tags=["members"])
+router = APIRouter(prefix="/v1")
 
 # The one place a charges rule's code becomes an HTTP status.
 DOMAIN_STATUSES: dict[str, int] = {
     "MEMBER_NOT_FOUND": 404,
     "COVERAGE_DATES_OUT_OF_ORDER": 422,
     "DUPLICATE_COVERAGE": 422,
+    "CHARGE_NOT_FOUND": 404,
+    "SESSION_NOT_CLOSED": 404,
+    "TENANT_NOT_CONFIGURED": 404,
+    "SESSION_REOPENED": 409,
+    "CHARGE_LOCKED": 409,
+    "CHARGE_VOID": 409,
+    "CLAIM_SUBMITTED": 409,
+    "REASON_REQUIRED": 422,
+    "PAYER_NOT_CONFIGURED": 422,
+    "COVERAGE_NOT_FOUND": 422,
+    "COVERAGE_PAYER_MISMATCH": 422,
 }
 
 
@@ -58,6 +81,7 @@ def _out(coverage: CoveragePeriod) -> CoverageOut:
 
 @router.get(
     "/members/{member_id}/coverage",
+    tags=["members"],
     response_model=CoverageOnDateOut,
     summary="The member's primary coverage in force on a date (the payer a charge bills)",
 )
@@ -72,3 +96,202 @@ async def get_primary_coverage(
     return CoverageOnDateOut(
         member_id=member_id, on=on, coverage=None if coverage is None else _out(coverage)
     )
+
+
+# --------------------------------------------------------------------------- charges
+
+
+class ChargeOverrideOut(BaseModel):
+    payer_id: str | None
+    coverage_id: str | None
+    rate: Decimal | None
+    reason: str | None
+
+
+class ChargeOut(Charge):
+    """A charge as ``charges.charges.recorded.v1`` carries it, with what an operator
+    needs besides."""
+
+    age_days: int = Field(description="date of service to today, in the tenant's time zone")
+    claim_status: str | None = Field(description="status of the claim holding the charge")
+    override: ChargeOverrideOut | None = Field(description="an operator's override, if any")
+    void_reason: str | None
+
+
+class ChargeList(BaseModel):
+    items: list[ChargeOut]
+
+
+class SessionChargesOut(BaseModel):
+    session_id: str
+    close_sequence: int
+    built: int = Field(description="charges written by this request")
+    rechecked: int = Field(description="charges needing a fix that this request re-priced")
+    charges: list[ChargeOut]
+
+
+class FixChargeIn(BaseModel):
+    """Any of payer_id / coverage_id / rate, with a reason; none of them: re-check the
+    charge against what is known now (coverage that arrived since, for one)."""
+
+    payer_id: str | None = Field(default=None, min_length=1, max_length=64)
+    coverage_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="one of the member's coverages"
+    )
+    rate: Annotated[Money, Field(gt=0)] | None = Field(
+        default=None, description="rate per participant overriding the band rate"
+    )
+    reason: str | None = Field(default=None, min_length=1, max_length=300)
+
+
+class VoidChargeIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=300)
+
+
+def _tenants(request: Request) -> Callable[[str], TenantConfig]:
+    return _runtime(request).tenants.get
+
+
+def _charge_out(item: AgedCharge) -> ChargeOut:
+    charge = item.charge
+    override = charge.override
+    return ChargeOut(
+        **charge_contract(charge).model_dump(),
+        age_days=item.age_days,
+        claim_status=charge.claim.claim_status.value if charge.claim is not None else None,
+        override=None
+        if override.empty
+        else ChargeOverrideOut(
+            payer_id=override.payer_id,
+            coverage_id=override.coverage_id,
+            rate=override.rate,
+            reason=override.reason,
+        ),
+        void_reason=charge.void_reason,
+    )
+
+
+def _one_out(request: Request, tenant_id: str, charge: GroupCharge) -> ChargeOut:
+    return _charge_out(aged([charge], _tenants(request), tenant_id)[0])
+
+
+@router.get("/charges", response_model=ChargeList, tags=["charges"], summary="List charges")
+async def get_charges(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scopes(CLAIM_READ))],
+    member_id: str | None = None,
+    session_id: str | None = None,
+    stay_id: str | None = None,
+    status: ChargeStatus | None = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ChargeList:
+    """The tenant's charges, newest date of service first, each with its age in days."""
+    if date_from is not None and date_to is not None and date_to < date_from:
+        raise Problem(422, "DATE_RANGE_OUT_OF_ORDER", "'to' is before 'from'")
+    where = ChargeFilter(
+        member_id=member_id,
+        session_id=session_id,
+        stay_id=stay_id,
+        status=status,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    async with _runtime(request).sessionmaker() as session:
+        items = await list_charges(
+            session, _tenants(request), principal.tenant_id, where, limit=limit, offset=offset
+        )
+    return ChargeList(items=[_charge_out(item) for item in items])
+
+
+@router.get(
+    "/charges/{charge_id}", response_model=ChargeOut, tags=["charges"], summary="One charge"
+)
+async def get_one_charge(
+    charge_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scopes(CLAIM_READ))],
+) -> ChargeOut:
+    async with _runtime(request).sessionmaker() as session:
+        item = await get_charge(session, _tenants(request), principal.tenant_id, charge_id)
+    return _charge_out(item)
+
+
+@router.post(
+    "/group-sessions/{session_id}/charges",
+    response_model=SessionChargesOut,
+    tags=["charges"],
+    summary="Generate charges: one per billable participant of the session's last close",
+)
+async def generate_charges(
+    session_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scopes(CLAIM_WRITE))],
+) -> SessionChargesOut:
+    runtime = _runtime(request)
+    async with runtime.unit_of_work() as uow:
+        result = await generate_session_charges(
+            uow, _tenants(request), principal.tenant_id, session_id, principal.subject
+        )
+        await uow.commit()
+    runtime.relay.wake()
+    return SessionChargesOut(
+        session_id=result.session_id,
+        close_sequence=result.close_sequence,
+        built=result.built,
+        rechecked=result.rechecked,
+        charges=[
+            _charge_out(item)
+            for item in aged(result.charges, _tenants(request), principal.tenant_id)
+        ],
+    )
+
+
+@router.post(
+    "/charges/{charge_id}/fix",
+    response_model=ChargeOut,
+    tags=["charges"],
+    summary="Fix a charge (override payer, coverage or rate with a reason) or re-check it",
+)
+async def fix_one_charge(
+    charge_id: str,
+    body: FixChargeIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scopes(CLAIM_WRITE))],
+) -> ChargeOut:
+    command = FixCharge(
+        tenant_id=principal.tenant_id,
+        charge_id=charge_id,
+        actor=principal.subject,
+        payer_id=body.payer_id,
+        coverage_id=body.coverage_id,
+        rate=body.rate,
+        reason=body.reason,
+    )
+    runtime = _runtime(request)
+    async with runtime.unit_of_work() as uow:
+        charge = await fix_charge(uow, _tenants(request), command)
+        await uow.commit()
+    runtime.relay.wake()
+    return _one_out(request, principal.tenant_id, charge)
+
+
+@router.post(
+    "/charges/{charge_id}/void", response_model=ChargeOut, tags=["charges"], summary="Void"
+)
+async def void_one_charge(
+    charge_id: str,
+    body: VoidChargeIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scopes(CLAIM_WRITE))],
+) -> ChargeOut:
+    runtime = _runtime(request)
+    async with runtime.unit_of_work() as uow:
+        charge = await void_charge(
+            uow, principal.tenant_id, charge_id, body.reason, principal.subject
+        )
+        await uow.commit()
+    runtime.relay.wake()
+    return _one_out(request, principal.tenant_id, charge)

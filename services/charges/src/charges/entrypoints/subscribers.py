@@ -13,13 +13,25 @@ from charges.domain.projections import (
     Provider,
     SourceStamp,
 )
+from charges.service_layer.claims import apply_claim_status
+from charges.service_layer.group_sessions import (
+    TenantLookup,
+    charge_closed_session,
+    void_reopened_session,
+)
 from charges.service_layer.projections import record_facility, record_member, record_provider
 from common.messaging import EventHandler, EventHandlers, HandlerContext
 from contracts.events import (
+    CLAIM_STATUS_CHANGED_V1,
     FACILITY_UPSERTED_V1,
+    GROUP_SESSION_CLOSED_V1,
+    GROUP_SESSION_REOPENED_V1,
     MEMBER_UPSERTED_V1,
     PROVIDER_UPSERTED_V1,
+    ClaimStatusChanged,
     FacilityUpserted,
+    GroupSessionClosed,
+    GroupSessionReopened,
     MemberUpserted,
     ProviderUpserted,
     data_model_for,
@@ -38,9 +50,34 @@ def _stamp(ctx: HandlerContext) -> SourceStamp:
     return SourceStamp(time=ctx.event.time, event_id=ctx.event.id)
 
 
-async def on_member_upserted(ctx: HandlerContext) -> None:
-    data = _data(ctx, MemberUpserted)
-    member = MemberCoverage(
+def member_upserted(tenants: TenantLookup) -> EventHandler:
+    async def on_member_upserted(ctx: HandlerContext) -> None:
+        data = _data(ctx, MemberUpserted)
+        await record_member(ctx.uow, ctx.tenant_id, _member(data), _stamp(ctx), tenants)
+
+    return on_member_upserted
+
+
+def group_session_closed(tenants: TenantLookup) -> EventHandler:
+    async def on_group_session_closed(ctx: HandlerContext) -> None:
+        data = _data(ctx, GroupSessionClosed)
+        await charge_closed_session(ctx.uow, tenants(ctx.tenant_id), data, ctx.event.id)
+
+    return on_group_session_closed
+
+
+async def on_group_session_reopened(ctx: HandlerContext) -> None:
+    data = _data(ctx, GroupSessionReopened)
+    await void_reopened_session(ctx.uow, ctx.tenant_id, data, ctx.event.id)
+
+
+async def on_claim_status_changed(ctx: HandlerContext) -> None:
+    data = _data(ctx, ClaimStatusChanged)
+    await apply_claim_status(ctx.uow, ctx.tenant_id, data, ctx.event.id)
+
+
+def _member(data: MemberUpserted) -> MemberCoverage:
+    return MemberCoverage(
         member_id=data.member_id,
         active=data.active,
         coverages=tuple(
@@ -55,7 +92,6 @@ async def on_member_upserted(ctx: HandlerContext) -> None:
             for c in data.coverages
         ),
     )
-    await record_member(ctx.uow, ctx.tenant_id, member, _stamp(ctx))
 
 
 async def on_provider_upserted(ctx: HandlerContext) -> None:
@@ -72,16 +108,21 @@ async def on_facility_upserted(ctx: HandlerContext) -> None:
     await record_facility(ctx.uow, ctx.tenant_id, facility, _stamp(ctx))
 
 
-SUBSCRIPTIONS: tuple[tuple[str, EventHandler], ...] = (
-    (MEMBER_UPSERTED_V1, on_member_upserted),
-    (PROVIDER_UPSERTED_V1, on_provider_upserted),
-    (FACILITY_UPSERTED_V1, on_facility_upserted),
-)
+def subscriptions(tenants: TenantLookup) -> tuple[tuple[str, EventHandler], ...]:
+    return (
+        (MEMBER_UPSERTED_V1, member_upserted(tenants)),
+        (PROVIDER_UPSERTED_V1, on_provider_upserted),
+        (FACILITY_UPSERTED_V1, on_facility_upserted),
+        (GROUP_SESSION_CLOSED_V1, group_session_closed(tenants)),
+        (GROUP_SESSION_REOPENED_V1, on_group_session_reopened),
+        (CLAIM_STATUS_CHANGED_V1, on_claim_status_changed),
+    )
 
 
-def build_handlers() -> EventHandlers:
+def build_handlers(tenants: TenantLookup) -> EventHandlers:
+    """``tenants``: the tenant configuration by id (the runtime's directory)."""
     handlers = EventHandlers()
-    for event_type, handler in SUBSCRIPTIONS:
+    for event_type, handler in subscriptions(tenants):
         model = data_model_for(event_type)
         if model is None:
             raise LookupError(f"contracts has no data model for {event_type}")

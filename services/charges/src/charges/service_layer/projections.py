@@ -11,6 +11,8 @@ from charges.domain.projections import (
     Provider,
     SourceStamp,
 )
+from charges.service_layer.corrections import recheck_member_charges
+from charges.service_layer.group_sessions import TenantLookup
 from common.db import UnitOfWork
 from common.logging import get_logger
 
@@ -26,9 +28,17 @@ def _outcome(written: bool, kind: str, record_id: str) -> ProjectionOutcome:
 
 
 async def record_member(
-    uow: UnitOfWork, tenant_id: str, member: MemberCoverage, stamp: SourceStamp
+    uow: UnitOfWork,
+    tenant_id: str,
+    member: MemberCoverage,
+    stamp: SourceStamp,
+    tenants: TenantLookup,
 ) -> ProjectionOutcome:
+    """Keep the member's coverage; when it changed, re-check the member's charges that were
+    waiting for coverage (they go READY now if it covers their date of service)."""
     written = await ProjectionRepository(uow.session).save_member(tenant_id, member, stamp)
+    if written:
+        await recheck_member_charges(uow, tenants, tenant_id, member.member_id, stamp.event_id)
     return _outcome(written, "member", member.member_id)
 
 

@@ -101,6 +101,11 @@ class Coverage:
                 coverage_id=self.coverage_id,
             )
 
+    def in_force_on(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
     @property
     def patient_is_subscriber(self) -> bool:
         """True: the claim has no 2000C patient loop and SBR02 is 18."""
@@ -115,6 +120,7 @@ class ClaimMember:
     active: bool
     person: Person
     coverages: tuple[Coverage, ...] = ()
+    diagnoses: tuple[str, ...] = ()  # ICD-10-CM as the 837 prints them, principal first
 
     def __post_init__(self) -> None:
         ids = [c.coverage_id for c in self.coverages]
@@ -124,6 +130,20 @@ class ClaimMember:
                 "a member lists one coverage id twice",
                 member_id=self.member_id,
             )
+
+    def coverage_for_claim(
+        self, payer_id: str, day: date, coverage_id: str | None = None
+    ) -> Coverage | None:
+        """The coverage a claim to ``payer_id`` for a service on ``day`` bills: the one the
+        charge named when it is in force, else the primary one in force with that payer,
+        else any in force with that payer; None when the member has none."""
+        in_force = [c for c in self.coverages if c.payer_id == payer_id and c.in_force_on(day)]
+        named = [c for c in in_force if c.coverage_id == coverage_id]
+        primary = [c for c in in_force if c.is_primary]
+        for candidates in (named, primary, in_force):
+            if candidates:
+                return candidates[0]
+        return None
 
     def subscriber_under(self, coverage: Coverage) -> Person:
         """Who the 2010BA subscriber loop names for ``coverage``: the member when the

@@ -20,6 +20,13 @@ router = APIRouter(prefix="/v1", tags=["members"])
 # The one place a claims rule's code becomes an HTTP status.
 DOMAIN_STATUSES: dict[str, int] = {
     "MEMBER_NOT_FOUND": 404,
+    "CLAIM_NOT_FOUND": 404,
+    "CLAIM_NOT_READY": 409,
+    "ILLEGAL_CLAIM_TRANSITION": 409,
+    "NOT_TRANSMITTED": 409,
+    "UNKNOWN_PAYER": 409,
+    "PERIOD_OUT_OF_ORDER": 422,
+    "TENANT_NOT_CONFIGURED": 403,
     "COVERAGE_DATES_OUT_OF_ORDER": 422,
     "SUBSCRIBER_MISMATCH": 422,
     "DUPLICATE_COVERAGE": 422,
@@ -62,6 +69,7 @@ class ClaimMemberOut(BaseModel):
     active: bool
     patient: PersonOut
     coverages: list[CoverageOut]
+    diagnoses: list[str] = Field(description="ICD-10-CM, principal first, as the HI prints them")
 
 
 def _runtime(request: Request) -> ServiceRuntime:
@@ -123,4 +131,5 @@ async def get_member(
         active=member.active,
         patient=_person(member.person),
         coverages=[_coverage(member, c) for c in member.coverages],
+        diagnoses=list(member.diagnoses),
     )

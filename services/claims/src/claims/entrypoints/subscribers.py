@@ -6,6 +6,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
+from claims.domain.charges import ChargeOnFile, GroupContext
+from claims.domain.claims import ClaimTransmission
 from claims.domain.projections import (
     Admission,
     ClaimMember,
@@ -22,15 +24,22 @@ from claims.domain.projections import (
     StayStamp,
     StayStatus,
 )
-from claims.service_layer.projections import (
-    record_facility,
-    record_member,
-    record_provider,
-    record_stay,
+from claims.service_layer.dependencies import ClaimsDependencies
+from claims.service_layer.professional_claims import (
+    Rejection,
+    apply_member_upsert,
+    apply_provider_upsert,
+    record_charges,
+    record_rejection,
+    record_transmission,
 )
+from claims.service_layer.projections import record_facility, record_stay
 from common.messaging import EventHandler, EventHandlers, HandlerContext
 from contracts import address as contract_address
 from contracts.events import (
+    CHARGES_RECORDED_V1,
+    EDI_CLAIM_REJECTED_V1,
+    EDI_CLAIM_TRANSMITTED_V1,
     FACILITY_UPSERTED_V1,
     MEMBER_UPSERTED_V1,
     PROVIDER_UPSERTED_V1,
@@ -39,7 +48,12 @@ from contracts.events import (
     STAYS_STAY_DISCHARGED_V1,
     STAYS_STAY_LEAVE_ENDED_V1,
     STAYS_STAY_LEAVE_STARTED_V1,
+    Charge,
+    ChargeSourceKind,
+    ChargesRecorded,
     CoverageSubscriber,
+    EdiClaimRejected,
+    EdiClaimTransmitted,
     FacilityUpserted,
     MemberUpserted,
     ProviderUpserted,
@@ -83,9 +97,48 @@ def _subscriber(subscriber: CoverageSubscriber | None) -> Person | None:
     )
 
 
-async def on_member_upserted(ctx: HandlerContext) -> None:
-    data = _data(ctx, MemberUpserted)
-    member = ClaimMember(
+def _charge(charge: Charge) -> ChargeOnFile:
+    group = charge.group
+    return ChargeOnFile(
+        charge_id=charge.charge_id,
+        charge_version=charge.charge_version,
+        status=charge.status.value,
+        kind=charge.kind.value,
+        filing_type=charge.filing_type.value,
+        member_id=charge.member_id,
+        program_id=charge.program_id,
+        facility_id=charge.facility_id,
+        date_of_service=charge.date_of_service,
+        units=charge.units,
+        amount=charge.amount,
+        rate=charge.rate,
+        payer_id=charge.payer_id,
+        coverage_id=charge.coverage_id,
+        procedure_code=charge.procedure_code,
+        modifiers=tuple(charge.modifiers),
+        revenue_code=charge.revenue_code,
+        unit_basis=charge.unit_basis.value,
+        rendering_provider_id=charge.rendering_provider_id,
+        place_of_service=charge.place_of_service,
+        session_id=group.session_id
+        if group is not None
+        else (charge.source.id if charge.source.kind is ChargeSourceKind.GROUP_SESSION else None),
+        group=None
+        if group is None
+        else GroupContext(
+            session_id=group.session_id,
+            close_sequence=group.close_sequence,
+            billable_count=group.billable_count,
+            band_name=group.band_name,
+            supervisors_present=tuple(group.supervisors_present),
+            facility_state=group.facility_state,
+            acknowledged_warnings=tuple(group.acknowledged_warnings),
+        ),
+    )
+
+
+def _member(data: MemberUpserted) -> ClaimMember:
+    return ClaimMember(
         member_id=data.member_id,
         active=data.active,
         person=Person(
@@ -110,13 +163,64 @@ async def on_member_upserted(ctx: HandlerContext) -> None:
             )
             for c in data.coverages
         ),
+        diagnoses=tuple(data.diagnoses),
     )
-    await record_member(ctx.uow, ctx.tenant_id, member, _stamp(ctx))
 
 
-async def on_provider_upserted(ctx: HandlerContext) -> None:
-    data = _data(ctx, ProviderUpserted)
-    provider = Provider(
+def _handlers(deps: ClaimsDependencies) -> dict[str, EventHandler]:
+    """The handlers that need the tenant configuration or the code sets."""
+
+    async def on_member_upserted(ctx: HandlerContext) -> None:
+        member = _member(_data(ctx, MemberUpserted))
+        await apply_member_upsert(ctx.uow, deps, ctx.tenant_id, member, _stamp(ctx))
+
+    async def on_provider_upserted(ctx: HandlerContext) -> None:
+        provider = _provider(_data(ctx, ProviderUpserted))
+        await apply_provider_upsert(ctx.uow, deps, ctx.tenant_id, provider, _stamp(ctx))
+
+    async def on_charges_recorded(ctx: HandlerContext) -> None:
+        data = _data(ctx, ChargesRecorded)
+        charges = [_charge(c) for c in data.charges]
+        await record_charges(ctx.uow, deps, ctx.tenant_id, charges, ctx.event.id)
+
+    return {
+        MEMBER_UPSERTED_V1: on_member_upserted,
+        PROVIDER_UPSERTED_V1: on_provider_upserted,
+        CHARGES_RECORDED_V1: on_charges_recorded,
+    }
+
+
+async def on_claim_transmitted(ctx: HandlerContext) -> None:
+    data = _data(ctx, EdiClaimTransmitted)
+    transmission = ClaimTransmission(
+        claim_id=data.claim_id,
+        claim_version=data.claim_version,
+        patient_control_number=data.patient_control_number,
+        clearinghouse_id=data.clearinghouse_id,
+        interchange_control_number=data.interchange_control_number,
+        group_control_number=data.group_control_number,
+        transaction_set_control_number=data.transaction_set_control_number,
+        file_name=data.file_name,
+        file_sha256=data.file_sha256,
+        transmitted_at=data.transmitted_at,
+    )
+    await record_transmission(ctx.uow, ctx.tenant_id, transmission)
+
+
+async def on_claim_rejected(ctx: HandlerContext) -> None:
+    data = _data(ctx, EdiClaimRejected)
+    rejection = Rejection(
+        claim_id=data.claim_id,
+        claim_version=data.claim_version,
+        stage=data.stage.value,
+        codes=tuple(data.codes),
+        message=data.message,
+    )
+    await record_rejection(ctx.uow, ctx.tenant_id, rejection)
+
+
+def _provider(data: ProviderUpserted) -> Provider:
+    return Provider(
         provider_id=data.provider_id,
         npi=data.npi,
         first_name=data.first_name,
@@ -126,7 +230,6 @@ async def on_provider_upserted(ctx: HandlerContext) -> None:
         taxonomy_code=data.taxonomy_code,
         active=data.active,
     )
-    await record_provider(ctx.uow, ctx.tenant_id, provider, _stamp(ctx))
 
 
 async def on_facility_upserted(ctx: HandlerContext) -> None:
@@ -188,20 +291,20 @@ async def on_stay_changed(ctx: HandlerContext) -> None:
 
 
 SUBSCRIPTIONS: tuple[tuple[str, EventHandler], ...] = (
-    (MEMBER_UPSERTED_V1, on_member_upserted),
-    (PROVIDER_UPSERTED_V1, on_provider_upserted),
     (FACILITY_UPSERTED_V1, on_facility_upserted),
     (STAYS_STAY_ADMITTED_V1, on_stay_changed),
     (STAYS_STAY_LEAVE_STARTED_V1, on_stay_changed),
     (STAYS_STAY_LEAVE_ENDED_V1, on_stay_changed),
     (STAYS_STAY_DISCHARGED_V1, on_stay_changed),
     (STAYS_STAY_CORRECTED_V1, on_stay_changed),
+    (EDI_CLAIM_TRANSMITTED_V1, on_claim_transmitted),
+    (EDI_CLAIM_REJECTED_V1, on_claim_rejected),
 )
 
 
-def build_handlers() -> EventHandlers:
+def build_handlers(deps: ClaimsDependencies) -> EventHandlers:
     handlers = EventHandlers()
-    for event_type, handler in SUBSCRIPTIONS:
+    for event_type, handler in (*SUBSCRIPTIONS, *_handlers(deps).items()):
         model = data_model_for(event_type)
         if model is None:
             raise LookupError(f"contracts has no data model for {event_type}")

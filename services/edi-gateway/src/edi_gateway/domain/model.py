@@ -45,9 +45,21 @@ class TransactionType(StrEnum):
 
 
 class InterchangeStatus(StrEnum):
-    """Where an interchange is. Rendering, transmission and acknowledgments add states."""
+    """Where an interchange is. Acknowledgments add states."""
 
-    ALLOCATED = "ALLOCATED"
+    ALLOCATED = "ALLOCATED"  # numbers taken, nothing rendered
+    PENDING = "PENDING"  # rendered, validated and archived; not yet delivered
+    SENT = "SENT"  # delivered to the clearinghouse
+    DISCARDED = "DISCARDED"  # refused by the validator; its numbers stay spent
+
+
+class ClaimSubmissionStatus(StrEnum):
+    """Where a submitted claim version is in the gateway."""
+
+    PENDING = "PENDING"  # waiting for its batch window
+    BATCHED = "BATCHED"  # in an interchange that is not delivered yet
+    TRANSMITTED = "TRANSMITTED"  # its interchange was delivered
+    REJECTED = "REJECTED"  # refused before sending (validator, rendering, configuration)
 
 
 class ControlNumberRuleViolation(DomainError):
@@ -96,3 +108,63 @@ class Interchange:
     gs06: int
     status: InterchangeStatus
     created_at: datetime
+    receiver_id: str | None = None
+    claim_count: int = 0
+    transaction_set_control_numbers: tuple[int, ...] = ()
+    file_id: str | None = None
+    file_name: str | None = None
+    file_sha256: str | None = None
+    sent_at: datetime | None = None
+    validation_issues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClaimSubmission:
+    """One submitted claim version as the gateway holds it."""
+
+    row_id: int
+    tenant_id: str
+    claim_id: str
+    claim_version: int
+    patient_control_number: str
+    clearinghouse_id: str
+    transaction_type: TransactionType
+    usage_indicator: UsageIndicator | None  # None when refused on arrival
+    status: ClaimSubmissionStatus
+    received_at: datetime
+    interchange_id: str | None = None
+    rejection_codes: tuple[str, ...] = ()
+    rejection_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Transmission:
+    """A claim's place in an interchange: what acknowledgments map back by."""
+
+    tenant_id: str
+    interchange_id: str
+    clearinghouse_id: str
+    claim_id: str
+    claim_version: int
+    patient_control_number: str
+    isa13: int
+    gs06: int
+    st02: int
+    line_control_numbers: tuple[str, ...]
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ArchivedFile:
+    """A file that left (or, later, arrived), kept byte for byte with its hash."""
+
+    tenant_id: str
+    file_id: str
+    direction: str
+    clearinghouse_id: str
+    interchange_id: str | None
+    file_name: str
+    sha256: str
+    size_bytes: int
+    created_at: datetime
+    content: bytes | None = None

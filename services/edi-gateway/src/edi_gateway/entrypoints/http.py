@@ -1,4 +1,7 @@
-"""HTTP API of the edi-gateway. Routes translate: request in, use case, response out."""
+"""HTTP API of the edi-gateway. Routes translate: request in, use case, response out.
+
+Every route needs ``billing.claim.read`` and sees only the caller's tenant: another
+tenant's interchange, file or claim answers 404, as one that does not exist."""
 
 from __future__ import annotations
 
@@ -6,19 +9,30 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from common.http import Principal, require_scopes
+from common.http.problems import Problem
 from common.runtime import ServiceRuntime
 from edi_gateway.domain.model import (
+    ClaimSubmission,
+    ClaimSubmissionStatus,
     Interchange,
     InterchangeStatus,
     TransactionType,
+    Transmission,
     UsageIndicator,
 )
-from edi_gateway.service_layer.interchanges import list_interchanges
+from edi_gateway.service_layer.interchanges import (
+    claim_transmissions,
+    get_archived_file,
+    get_interchange,
+    list_interchanges,
+)
 
 READ = "billing.claim.read"
+X12_MEDIA_TYPE = "application/edi-x12"
 
 router = APIRouter(prefix="/v1", tags=["interchanges"])
 
@@ -32,16 +46,68 @@ class InterchangeOut(BaseModel):
     interchange_id: str
     clearinghouse_id: str
     sender_id: str
+    receiver_id: str | None
     transaction_type: TransactionType
     usage_indicator: UsageIndicator
     isa13: int = Field(description="interchange control number (ISA13 / IEA02)")
     gs06: int = Field(description="group control number (GS06 / GE02)")
+    transaction_set_control_numbers: list[int] = Field(description="ST02 / SE02 of each set")
     status: InterchangeStatus
+    claim_count: int
+    file_id: str | None = Field(description="GET /v1/files/{file_id} serves the file")
+    file_name: str | None
+    file_sha256: str | None
     created_at: datetime
+    sent_at: datetime | None
+    validation_issues: list[str] = Field(
+        description="Why the validator refused a DISCARDED interchange (codes, no PHI)."
+    )
 
 
 class InterchangeList(BaseModel):
     items: list[InterchangeOut]
+
+
+class ClaimPlacement(BaseModel):
+    """A claim's place in an interchange: what acknowledgments map back by."""
+
+    claim_id: str
+    claim_version: int
+    patient_control_number: str
+    isa13: int
+    gs06: int
+    st02: int
+    line_control_numbers: list[str]
+
+
+class InterchangeDetailOut(InterchangeOut):
+    file_size_bytes: int | None
+    claims: list[ClaimPlacement]
+
+
+class TransmissionOut(ClaimPlacement):
+    interchange_id: str
+    clearinghouse_id: str
+    interchange_status: InterchangeStatus
+    file_id: str | None
+    file_name: str | None
+    file_sha256: str | None
+    sent_at: datetime | None
+
+
+class SubmissionOut(BaseModel):
+    claim_version: int
+    status: ClaimSubmissionStatus
+    received_at: datetime
+    interchange_id: str | None
+    rejection_codes: list[str]
+    rejection_message: str | None
+
+
+class ClaimTransmissionsOut(BaseModel):
+    claim_id: str
+    submissions: list[SubmissionOut]
+    items: list[TransmissionOut]
 
 
 def _runtime(request: Request) -> ServiceRuntime:
@@ -50,16 +116,51 @@ def _runtime(request: Request) -> ServiceRuntime:
 
 
 def _out(interchange: Interchange) -> InterchangeOut:
-    return InterchangeOut(
-        interchange_id=interchange.interchange_id,
-        clearinghouse_id=interchange.clearinghouse_id,
-        sender_id=interchange.sender_id,
-        transaction_type=interchange.transaction_type,
-        usage_indicator=interchange.usage_indicator,
-        isa13=interchange.isa13,
-        gs06=interchange.gs06,
-        status=interchange.status,
-        created_at=interchange.created_at,
+    return InterchangeOut(**_interchange_fields(interchange))
+
+
+def _interchange_fields(interchange: Interchange) -> dict[str, object]:
+    return {
+        "interchange_id": interchange.interchange_id,
+        "clearinghouse_id": interchange.clearinghouse_id,
+        "sender_id": interchange.sender_id,
+        "receiver_id": interchange.receiver_id,
+        "transaction_type": interchange.transaction_type,
+        "usage_indicator": interchange.usage_indicator,
+        "isa13": interchange.isa13,
+        "gs06": interchange.gs06,
+        "transaction_set_control_numbers": list(interchange.transaction_set_control_numbers),
+        "status": interchange.status,
+        "claim_count": interchange.claim_count,
+        "file_id": interchange.file_id,
+        "file_name": interchange.file_name,
+        "file_sha256": interchange.file_sha256,
+        "created_at": interchange.created_at,
+        "sent_at": interchange.sent_at,
+        "validation_issues": list(interchange.validation_issues),
+    }
+
+
+def _placement(transmission: Transmission) -> dict[str, object]:
+    return {
+        "claim_id": transmission.claim_id,
+        "claim_version": transmission.claim_version,
+        "patient_control_number": transmission.patient_control_number,
+        "isa13": transmission.isa13,
+        "gs06": transmission.gs06,
+        "st02": transmission.st02,
+        "line_control_numbers": list(transmission.line_control_numbers),
+    }
+
+
+def _submission(submission: ClaimSubmission) -> SubmissionOut:
+    return SubmissionOut(
+        claim_version=submission.claim_version,
+        status=submission.status,
+        received_at=submission.received_at,
+        interchange_id=submission.interchange_id,
+        rejection_codes=list(submission.rejection_codes),
+        rejection_message=submission.rejection_message,
     )
 
 
@@ -72,6 +173,7 @@ async def get_interchanges(
     request: Request,
     principal: Annotated[Principal, Depends(require_scopes(READ))],
     clearinghouse_id: str | None = None,
+    status: InterchangeStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> InterchangeList:
@@ -80,7 +182,88 @@ async def get_interchanges(
             session,
             principal.tenant_id,
             clearinghouse_id=clearinghouse_id,
+            status=status,
             limit=limit,
             offset=offset,
         )
     return InterchangeList(items=[_out(i) for i in interchanges])
+
+
+@router.get(
+    "/interchanges/{interchange_id}",
+    response_model=InterchangeDetailOut,
+    summary="One interchange with each claim's place in it",
+)
+async def get_interchange_detail(
+    interchange_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scopes(READ))],
+) -> InterchangeDetailOut:
+    async with _runtime(request).sessionmaker() as session:
+        detail = await get_interchange(session, principal.tenant_id, interchange_id)
+    if detail is None:
+        raise Problem(404, "INTERCHANGE_NOT_FOUND", "No such interchange")
+    return InterchangeDetailOut(
+        **_interchange_fields(detail.interchange),
+        file_size_bytes=detail.file.size_bytes if detail.file else None,
+        claims=[ClaimPlacement(**_placement(t)) for t in detail.transmissions],
+    )
+
+
+@router.get(
+    "/files/{file_id}",
+    response_class=Response,
+    responses={200: {"content": {X12_MEDIA_TYPE: {}}, "description": "The archived file"}},
+    summary="An archived file, byte for byte",
+)
+async def download_file(
+    file_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scopes(READ))],
+) -> Response:
+    async with _runtime(request).sessionmaker() as session:
+        archived = await get_archived_file(session, principal.tenant_id, file_id)
+    if archived is None or archived.content is None:
+        raise Problem(404, "FILE_NOT_FOUND", "No such file")
+    return Response(
+        content=archived.content,
+        media_type=X12_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{archived.file_name}"',
+            "ETag": f'"{archived.sha256}"',
+            "X-Content-SHA256": archived.sha256,
+        },
+    )
+
+
+@router.get(
+    "/claims/{claim_id}/transmissions",
+    response_model=ClaimTransmissionsOut,
+    summary="A claim's versions as the gateway got them, and where each went",
+)
+async def get_claim_transmissions(
+    claim_id: str,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scopes(READ))],
+) -> ClaimTransmissionsOut:
+    async with _runtime(request).sessionmaker() as session:
+        found = await claim_transmissions(session, principal.tenant_id, claim_id)
+    if found is None:
+        raise Problem(404, "CLAIM_NOT_FOUND", "The gateway was given no such claim")
+    return ClaimTransmissionsOut(
+        claim_id=claim_id,
+        submissions=[_submission(s) for s in found.submissions],
+        items=[
+            TransmissionOut(
+                **_placement(transmission),
+                interchange_id=interchange.interchange_id,
+                clearinghouse_id=interchange.clearinghouse_id,
+                interchange_status=interchange.status,
+                file_id=interchange.file_id,
+                file_name=interchange.file_name,
+                file_sha256=interchange.file_sha256,
+                sent_at=interchange.sent_at,
+            )
+            for transmission, interchange in found.transmissions
+        ],
+    )

@@ -1,12 +1,30 @@
-"""Inbound events of the edi-gateway.
-
-None yet: claim ready / void arrive with 837 rendering. The runtime still declares the
-gateway's queue (with no bindings) so that adding a handler is the only change then."""
+"""Inbound events of the edi-gateway, translated into use-case commands."""
 
 from __future__ import annotations
 
-from common.messaging import EventHandlers
+from collections.abc import Callable
+from typing import cast
+
+from common.messaging import EventHandlers, HandlerContext
+from common.tenants import TenantDirectory
+from contracts.events import CLAIM_SUBMITTED_V1
+from contracts.events.claims import ClaimSubmitted
+from edi_gateway.service_layer.submissions import AcceptClaim, accept_claim
 
 
-def build_handlers() -> EventHandlers:
-    return EventHandlers()
+def build_handlers(tenants: Callable[[], TenantDirectory]) -> EventHandlers:
+    async def on_claim_submitted(ctx: HandlerContext) -> None:
+        await accept_claim(
+            ctx.uow,
+            tenants().get(ctx.tenant_id),
+            AcceptClaim(
+                tenant_id=ctx.tenant_id,
+                event_id=ctx.event.id,
+                correlation_id=ctx.event.correlationid or ctx.event.id,
+                claim=cast(ClaimSubmitted, ctx.data),
+            ),
+        )
+
+    handlers = EventHandlers()
+    handlers.register(CLAIM_SUBMITTED_V1, ClaimSubmitted, on_claim_submitted)
+    return handlers

@@ -1,4 +1,5 @@
-"""Interchanges: open one with its ISA13 and GS06, list them."""
+"""Interchanges: open one with its ISA13 and GS06, list them, show one with its claims,
+serve archived files, and a claim's transmissions."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from edi_gateway.adapters.db.repository import InterchangeRepository
+from edi_gateway.adapters.db.repository import (
+    ArchivedFileRepository,
+    ClaimSubmissionRepository,
+    InterchangeRepository,
+    TransmissionRepository,
+)
 from edi_gateway.domain.model import (
+    ArchivedFile,
+    ClaimSubmission,
     ControlNumberKind,
     Interchange,
+    InterchangeStatus,
     TransactionType,
+    Transmission,
     UsageIndicator,
 )
 from edi_gateway.service_layer.control_numbers import allocate_control_numbers
@@ -52,9 +62,63 @@ async def list_interchanges(
     tenant_id: str,
     *,
     clearinghouse_id: str | None = None,
+    status: InterchangeStatus | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[Interchange]:
     return await InterchangeRepository(session).list(
-        tenant_id, clearinghouse_id=clearinghouse_id, limit=limit, offset=offset
+        tenant_id, clearinghouse_id=clearinghouse_id, status=status, limit=limit, offset=offset
     )
+
+
+@dataclass(frozen=True)
+class InterchangeDetail:
+    interchange: Interchange
+    transmissions: list[Transmission]
+    file: ArchivedFile | None  # its metadata, without the bytes
+
+
+async def get_interchange(
+    session: AsyncSession, tenant_id: str, interchange_id: str
+) -> InterchangeDetail | None:
+    interchange = await InterchangeRepository(session).get(tenant_id, interchange_id)
+    if interchange is None:
+        return None
+    transmissions = await TransmissionRepository(session).for_interchange(tenant_id, interchange_id)
+    archived = (
+        await ArchivedFileRepository(session).get(
+            tenant_id, interchange.file_id, with_content=False
+        )
+        if interchange.file_id
+        else None
+    )
+    return InterchangeDetail(interchange=interchange, transmissions=transmissions, file=archived)
+
+
+async def get_archived_file(
+    session: AsyncSession, tenant_id: str, file_id: str
+) -> ArchivedFile | None:
+    return await ArchivedFileRepository(session).get(tenant_id, file_id)
+
+
+@dataclass(frozen=True)
+class ClaimTransmissions:
+    """Every version of a claim the gateway was given, and every interchange it went in."""
+
+    submissions: list[ClaimSubmission]
+    transmissions: list[tuple[Transmission, Interchange]]
+
+
+async def claim_transmissions(
+    session: AsyncSession, tenant_id: str, claim_id: str
+) -> ClaimTransmissions | None:
+    submissions = await ClaimSubmissionRepository(session).for_claim(tenant_id, claim_id)
+    if not submissions:
+        return None
+    interchanges = InterchangeRepository(session)
+    placed: list[tuple[Transmission, Interchange]] = []
+    for transmission in await TransmissionRepository(session).for_claim(tenant_id, claim_id):
+        interchange = await interchanges.get(tenant_id, transmission.interchange_id)
+        if interchange is not None:
+            placed.append((transmission, interchange))
+    return ClaimTransmissions(submissions=submissions, transmissions=placed)

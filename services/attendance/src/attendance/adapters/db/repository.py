@@ -9,19 +9,23 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from attendance.adapters.db.tables import (
     ATTENDANCE_HISTORY,
+    ATTENDANCE_OVERRIDE,
     GROUP_SESSION,
     PARTICIPANT,
     SUPERVISOR,
 )
 from attendance.domain.model import (
     AttendanceChange,
+    Closing,
+    Closure,
     GroupSession,
+    Override,
     RosterEntry,
     RosterRole,
     SessionOrigin,
@@ -58,6 +62,8 @@ class SessionSummary:
     supervisors: tuple[str, ...]
     counts: dict[AttendanceStatus, int]
     version: int
+    locked: bool = False
+    close_sequence: int = 0
 
     @property
     def roster_size(self) -> int:
@@ -79,9 +85,66 @@ def _plan(row: Any, participants: Sequence[str], supervisors: Sequence[str]) -> 
     )
 
 
+@dataclass(frozen=True)
+class AutoCloseCandidate:
+    """A session the auto-close sweep may look at: not closed, nobody SCHEDULED."""
+
+    tenant_id: str
+    session_id: str
+    facility_id: str
+    session_date: date
+    end_time: time
+    version: int
+
+
+def _closing(row: Any) -> Closing | None:
+    if row["closure"] is None:
+        return None
+    return Closing(
+        sequence=row["close_sequence"],
+        closure=Closure(row["closure"]),
+        closed_at=row["closed_at"],
+        closed_by=row["closed_by"],
+        billable_statuses=tuple(AttendanceStatus(s) for s in row["closed_billable_statuses"] or ()),
+        billable_count=row["closed_billable_count"] or 0,
+        band_name=row["closed_band_name"],
+        band_rate=row["closed_band_rate"],
+        acknowledged_warnings=tuple(row["acknowledged_warnings"] or ()),
+    )
+
+
+def _closing_values(closing: Closing | None) -> dict[str, object]:
+    if closing is None:
+        return dict.fromkeys(
+            (
+                "closure",
+                "closed_at",
+                "closed_by",
+                "closed_billable_statuses",
+                "closed_billable_count",
+                "closed_band_name",
+                "closed_band_rate",
+                "acknowledged_warnings",
+            )
+        )
+    return {
+        "closure": closing.closure.value,
+        "closed_at": closing.closed_at,
+        "closed_by": closing.closed_by,
+        "closed_billable_statuses": [s.value for s in closing.billable_statuses],
+        "closed_billable_count": closing.billable_count,
+        "closed_band_name": closing.band_name,
+        "closed_band_rate": closing.band_rate,
+        "acknowledged_warnings": list(closing.acknowledged_warnings),
+    }
+
+
 def _session_values(session: GroupSession) -> dict[str, object]:
     p = session.plan
     return {
+        "locked": session.locked,
+        "close_sequence": session.close_sequence,
+        **_closing_values(session.closing),
         "facility_id": p.facility_id,
         "facility_state": p.facility_state,
         "program_id": p.program_id,
@@ -131,6 +194,9 @@ class GroupSessionRepository:
                 s: RosterEntry(RosterRole.SUPERVISOR, s, status) for s, status in supervisors
             },
             cancel_reason=row["cancel_reason"],
+            locked=row["locked"],
+            close_sequence=row["close_sequence"],
+            closing=_closing(row),
             revision=row["schedule_revision"],
             version=row["version"],
         )
@@ -290,6 +356,7 @@ class GroupSessionRepository:
         facility_id: str | None = None,
         group_type: str | None = None,
         status: SessionStatus | None = None,
+        locked: bool | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[SessionSummary]:
@@ -304,6 +371,8 @@ class GroupSessionRepository:
             query = query.where(GROUP_SESSION.c.group_type == group_type)
         if status:
             query = query.where(GROUP_SESSION.c.status == status.value)
+        if locked is not None:
+            query = query.where(GROUP_SESSION.c.locked.is_(locked))
         query = (
             query.order_by(
                 GROUP_SESSION.c.session_date,
@@ -351,6 +420,106 @@ class GroupSessionRepository:
                 supervisors=tuple(supervisors[r["id"]]),
                 counts=counts[r["id"]],
                 version=r["version"],
+                locked=r["locked"],
+                close_sequence=r["close_sequence"],
+            )
+            for r in rows
+        ]
+
+    # -- auto-close ------------------------------------------------------------------
+
+    async def auto_close_candidates(
+        self, *, tenant_ids: Sequence[str], dated_on_or_before: date, limit: int
+    ) -> list[AutoCloseCandidate]:
+        """Sessions of the given tenants, not closed or cancelled, dated up to the given
+        date, with no participant SCHEDULED, and changed since the sweep last found them
+        blocked; oldest first."""
+        g = GROUP_SESSION
+        unmarked = exists().where(
+            PARTICIPANT.c.session_pk == g.c.id,
+            PARTICIPANT.c.status == AttendanceStatus.SCHEDULED.value,
+        )
+        rows = (
+            await self._session.execute(
+                select(
+                    g.c.tenant_id,
+                    g.c.session_id,
+                    g.c.facility_id,
+                    g.c.session_date,
+                    g.c.end_time,
+                    g.c.version,
+                )
+                .where(
+                    g.c.tenant_id.in_(list(tenant_ids)),
+                    g.c.status.in_([SessionStatus.SCHEDULED.value, SessionStatus.OPEN.value]),
+                    g.c.session_date <= dated_on_or_before,
+                    g.c.auto_close_checked_version.is_distinct_from(g.c.version),
+                    ~unmarked,
+                )
+                .order_by(g.c.session_date, g.c.end_time, g.c.id)
+                .limit(limit)
+            )
+        ).all()
+        return [AutoCloseCandidate(*row) for row in rows]
+
+    async def remember_auto_close_blocked(self, session: GroupSession) -> None:
+        """The sweep found the session past its end but not closable at this version."""
+        await self._session.execute(
+            update(GROUP_SESSION)
+            .where(
+                GROUP_SESSION.c.tenant_id == session.tenant_id,
+                GROUP_SESSION.c.session_id == session.session_id,
+                GROUP_SESSION.c.version == session.version,
+            )
+            .values(auto_close_checked_version=session.version)
+        )
+
+    # -- overrides (append-only) -----------------------------------------------------
+
+    async def append_override(self, tenant_id: str, override: Override) -> None:
+        await self._session.execute(
+            insert(ATTENDANCE_OVERRIDE).values(
+                tenant_id=tenant_id,
+                session_id=override.session_id,
+                role=override.role.value,
+                subject_id=override.subject_id,
+                from_status=override.from_status.value,
+                to_status=override.to_status.value,
+                actor=override.actor,
+                recorded_at=override.at,
+                reason=override.reason,
+                reopened=override.reopened,
+                close_sequence=override.close_sequence,
+            )
+        )
+
+    async def overrides(self, tenant_id: str, session_id: str) -> list[Override]:
+        rows = (
+            (
+                await self._session.execute(
+                    select(ATTENDANCE_OVERRIDE)
+                    .where(
+                        ATTENDANCE_OVERRIDE.c.tenant_id == tenant_id,
+                        ATTENDANCE_OVERRIDE.c.session_id == session_id,
+                    )
+                    .order_by(ATTENDANCE_OVERRIDE.c.id)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        return [
+            Override(
+                session_id=r["session_id"],
+                role=RosterRole(r["role"]),
+                subject_id=r["subject_id"],
+                from_status=AttendanceStatus(r["from_status"]),
+                to_status=AttendanceStatus(r["to_status"]),
+                actor=r["actor"],
+                at=r["recorded_at"],
+                reason=r["reason"],
+                reopened=r["reopened"],
+                close_sequence=r["close_sequence"],
             )
             for r in rows
         ]

@@ -1,13 +1,18 @@
 """Tables of the charges schema (placeholder schema translated to DB_SCHEMA at runtime).
 
 Projections carry the stamp (``source_event_time``, ``source_event_id``) of the event they
-came from; see ``domain.projections.SourceStamp``."""
+came from; see ``domain.projections.SourceStamp``. Charges carry ``charge_version`` (the
+optimistic version every change bumps); ``charge_history`` keeps every version, append-only;
+``group_session`` keeps the last close priced and the last reopen applied per session."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -15,11 +20,14 @@ from sqlalchemy import (
     DateTime,
     ForeignKeyConstraint,
     Index,
+    Integer,
+    Numeric,
     String,
     Table,
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -130,7 +138,126 @@ class FacilityRow(ChargesTable, table=True):
     )
 
 
+class GroupSessionRow(ChargesTable, table=True):
+    __tablename__ = "group_session"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "session_id", name="uq_group_session_tenant_session"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    session_id: str = Field(sa_column=Column(String(64), nullable=False))
+    closed_sequence: int = Field(sa_column=Column(Integer, nullable=False))
+    reopened_sequence: int = Field(sa_column=Column(Integer, nullable=False))
+    #: The ``data`` of the last ``attendance.group_session.closed`` priced (None before one).
+    closed_event: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSONB, nullable=True)
+    )
+    closed_event_id: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    updated_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class ChargeRow(ChargesTable, table=True):
+    """A charge's current version."""
+
+    __tablename__ = "charge"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "charge_id", name="uq_charge_tenant_charge"),
+        CheckConstraint("charge_version >= 1", name="ck_charge_version"),
+        Index("ix_charge_source", "tenant_id", "source_kind", "source_id"),
+        Index("ix_charge_member", "tenant_id", "member_id", "status"),
+        Index("ix_charge_status_date", "tenant_id", "status", "date_of_service"),
+        Index("ix_charge_claim", "tenant_id", "claim_id"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    charge_id: str = Field(sa_column=Column(String(64), nullable=False))
+    charge_version: int = Field(sa_column=Column(Integer, nullable=False))
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    filing_type: str = Field(sa_column=Column(String(16), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    issues: list[dict[str, str]] = Field(sa_column=Column(JSONB, nullable=False))
+    member_id: str = Field(sa_column=Column(String(64), nullable=False))
+    program_id: str = Field(sa_column=Column(String(64), nullable=False))
+    facility_id: str = Field(sa_column=Column(String(64), nullable=False))
+    payer_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    coverage_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    date_of_service: date = Field(sa_column=Column(Date, nullable=False))
+    procedure_code: str = Field(sa_column=Column(String(5), nullable=False))
+    modifiers: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    units: Decimal = Field(sa_column=Column(Numeric(9, 3), nullable=False))
+    rate: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    rendering_provider_id: str | None = Field(
+        default=None, sa_column=Column(String(64), nullable=True)
+    )
+    place_of_service: str | None = Field(default=None, sa_column=Column(String(2), nullable=True))
+    source_kind: str = Field(sa_column=Column(String(16), nullable=False))
+    source_id: str = Field(sa_column=Column(String(64), nullable=False))
+    source_sequence: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    group_context: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSONB, nullable=True)
+    )
+    override_payer_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    override_coverage_id: str | None = Field(
+        default=None, sa_column=Column(String(64), nullable=True)
+    )
+    override_rate: Decimal | None = Field(
+        default=None, sa_column=Column(Numeric(12, 2), nullable=True)
+    )
+    override_reason: str | None = Field(default=None, sa_column=Column(String(300), nullable=True))
+    claim_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    claim_status: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    claim_marks: dict[str, list[int]] = Field(sa_column=Column(JSONB, nullable=False))
+    void_reason: str | None = Field(default=None, sa_column=Column(String(300), nullable=True))
+    created_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    updated_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class ChargeHistoryRow(ChargesTable, table=True):
+    """Every version of every charge, with who or what made it and why. Append-only."""
+
+    __tablename__ = "charge_history"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "charge_id", "charge_version", name="uq_charge_history_version"
+        ),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    charge_id: str = Field(sa_column=Column(String(64), nullable=False))
+    charge_version: int = Field(sa_column=Column(Integer, nullable=False))
+    change: str = Field(sa_column=Column(String(16), nullable=False))
+    actor: str = Field(sa_column=Column(String(128), nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(String(300), nullable=True))
+    caused_by_event_id: str | None = Field(
+        default=None, sa_column=Column(String(128), nullable=True)
+    )
+    state: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    recorded_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
 MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
 MEMBER_COVERAGE: Table = MemberCoverageRow.__table__  # type: ignore[attr-defined]
 PROVIDER: Table = ProviderRow.__table__  # type: ignore[attr-defined]
 FACILITY: Table = FacilityRow.__table__  # type: ignore[attr-defined]
+GROUP_SESSION: Table = GroupSessionRow.__table__  # type: ignore[attr-defined]
+CHARGE: Table = ChargeRow.__table__  # type: ignore[attr-defined]
+CHARGE_HISTORY: Table = ChargeHistoryRow.__table__  # type: ignore[attr-defined]

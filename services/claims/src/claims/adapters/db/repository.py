@@ -241,6 +241,7 @@ class ProjectionRepository:
                 "birth_date": person.birth_date,
                 "sex": person.sex,
                 "address": _address_json(person.address),
+                "diagnoses": list(member.diagnoses),
             },
             stamp,
         )
@@ -320,6 +321,7 @@ class ProjectionRepository:
                 address=_address(row["address"]),
             ),
             coverages=tuple(_coverage(c) for c in coverages),
+            diagnoses=tuple(row["diagnoses"]),
         )
 
     # ------------------------------------------------------------------ providers, facilities
@@ -356,6 +358,25 @@ class ProjectionRepository:
             .first()
         )
         return None if row is None else _provider(row)
+
+    async def get_providers(
+        self, tenant_id: str, provider_ids: Sequence[str]
+    ) -> dict[str, Provider]:
+        if not provider_ids:
+            return {}
+        rows = (
+            (
+                await self._session.execute(
+                    select(PROVIDER).where(
+                        PROVIDER.c.tenant_id == tenant_id,
+                        PROVIDER.c.provider_id.in_(sorted(set(provider_ids))),
+                    )
+                )
+            )
+            .mappings()
+            .all()
+        )
+        return {row["provider_id"]: _provider(row) for row in rows}
 
     async def save_facility(self, tenant_id: str, facility: Facility, stamp: SourceStamp) -> bool:
         return await _upsert_if_newer(

@@ -7,9 +7,11 @@ are value objects kept as JSONB; everything a query filters on is a column."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -18,11 +20,15 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    Numeric,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
+    Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
@@ -68,6 +74,10 @@ class MemberRow(ClaimsTable, table=True):
     birth_date: date = Field(sa_column=Column(Date, nullable=False))
     sex: str = Field(sa_column=Column(String(1), nullable=False))
     address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    diagnoses: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    )
     source_event_time: datetime = _stamp_time()
     source_event_id: str = _stamp_id()
     updated_at: datetime | None = _updated_at()
@@ -189,8 +199,272 @@ class StayContextRow(ClaimsTable, table=True):
     updated_at: datetime | None = _updated_at()
 
 
+# --------------------------------------------------------------------------- claims
+
+
+def _id() -> Any:
+    return Field(default=None, primary_key=True)
+
+
+def _tenant() -> Any:
+    return Field(sa_column=Column(String(64), nullable=False))
+
+
+def _text(length: int, nullable: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_column=Column(String(length)))
+    return Field(sa_column=Column(String(length), nullable=False))
+
+
+def _money() -> Any:
+    return Field(sa_column=Column(Numeric(12, 2), nullable=False))
+
+
+def _created_at() -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class ChargeRow(ClaimsTable, table=True):
+    """The newest version of each charge the charges service recorded."""
+
+    __tablename__ = "charge"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "charge_id", name="uq_charge_tenant_charge"),
+        Index("ix_charge_member", "tenant_id", "member_id", "date_of_service"),
+        Index("ix_charge_provider", "tenant_id", "rendering_provider_id"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    charge_id: str = _text(64)
+    charge_version: int = Field(sa_column=Column(Integer, nullable=False))
+    status: str = _text(16)
+    kind: str = _text(16)
+    filing_type: str = _text(16)
+    member_id: str = _text(64)
+    program_id: str = _text(64)
+    facility_id: str = _text(64)
+    payer_id: str | None = _text(64, nullable=True)
+    coverage_id: str | None = _text(64, nullable=True)
+    date_of_service: date = Field(sa_column=Column(Date, nullable=False))
+    procedure_code: str | None = _text(5, nullable=True)
+    modifiers: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    revenue_code: str | None = _text(4, nullable=True)
+    units: Decimal = Field(sa_column=Column(Numeric(12, 3), nullable=False))
+    unit_basis: str = _text(2)
+    rate: Decimal = _money()
+    amount: Decimal = _money()
+    rendering_provider_id: str | None = _text(64, nullable=True)
+    place_of_service: str | None = _text(2, nullable=True)
+    session_id: str | None = _text(64, nullable=True)
+    group_context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    source_event_id: str = _stamp_id()
+    updated_at: datetime | None = _updated_at()
+
+
+class PatientControlNumberSequenceRow(ClaimsTable, table=True):
+    """The tenant's CLM01 counter: only ever incremented, so a number is never reused."""
+
+    __tablename__ = "patient_control_number_sequence"
+    __table_args__ = ({"schema": SERVICE_SCHEMA},)
+
+    tenant_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    last_value: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class ClaimRow(ClaimsTable, table=True):
+    """A claim's header: its key, patient control number, status and current version."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "claim_id", name="uq_claim_tenant_claim"),
+        UniqueConstraint("tenant_id", "patient_control_number", name="uq_claim_tenant_pcn"),
+        CheckConstraint("period_to >= period_from", name="ck_claim_period"),
+        Index(
+            "ix_claim_key",
+            "tenant_id",
+            "member_id",
+            "payer_id",
+            "billing_provider_npi",
+            "period_from",
+            "status",
+        ),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    claim_id: str = _text(64)
+    patient_control_number: str = _text(20)
+    transaction_type: str = _text(4)
+    member_id: str = _text(64)
+    payer_id: str = _text(64)
+    billing_provider_npi: str = _text(10)
+    period_from: date = Field(sa_column=Column(Date, nullable=False))
+    period_to: date = Field(sa_column=Column(Date, nullable=False))
+    status: str = _text(16)
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    total_charge: Decimal = _money()
+    line_count: int = Field(sa_column=Column(Integer, nullable=False))
+    stale_reason: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime | None = _created_at()
+    updated_at: datetime | None = _updated_at()
+
+
+class ClaimChargeRow(ClaimsTable, table=True):
+    """Which claim holds a charge now (a charge is on one claim at a time)."""
+
+    __tablename__ = "claim_charge"
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "charge_id", name="pk_claim_charge"),
+        Index("ix_claim_charge_claim", "tenant_id", "claim_id"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    charge_id: str = Field(sa_column=Column(String(64), nullable=False))
+    claim_id: str = _text(64)
+
+
+class ClaimVersionRow(ClaimsTable, table=True):
+    """One build of a claim: what it printed (parties, diagnoses) and how it scrubbed.
+    Written once, never updated."""
+
+    __tablename__ = "claim_version"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "claim_id", "version", name="uq_claim_version"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    claim_id: str = _text(64)
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    scrubbed_status: str = _text(16)
+    reason: str = _text(40)
+    content: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    fingerprint: str = _text(64)
+    total_charge: Decimal = _money()
+    built_at: datetime | None = _created_at()
+
+
+class ClaimLineRow(ClaimsTable, table=True):
+    __tablename__ = "claim_line"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "claim_id", "version", "line_number", name="uq_claim_line"),
+        UniqueConstraint("tenant_id", "line_control_number", name="uq_claim_line_control"),
+        Index("ix_claim_line_session", "tenant_id", "session_id"),
+        Index("ix_claim_line_claim", "tenant_id", "claim_id", "version"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    claim_id: str = _text(64)
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    line_number: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    line_control_number: str = _text(30)
+    charge_id: str = _text(64)
+    charge_version: int = Field(sa_column=Column(Integer, nullable=False))
+    session_id: str | None = _text(64, nullable=True)
+    procedure_code: str | None = _text(5, nullable=True)
+    modifiers: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    units: Decimal = Field(sa_column=Column(Numeric(12, 3), nullable=False))
+    unit_basis: str = _text(2)
+    amount: Decimal = _money()
+    date_of_service: date = Field(sa_column=Column(Date, nullable=False))
+    place_of_service: str | None = _text(2, nullable=True)
+    diagnosis_pointers: list[int] = Field(sa_column=Column(JSONB, nullable=False))
+    rendering_provider: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+
+
+class ClaimIssueRow(ClaimsTable, table=True):
+    """A scrub finding of one claim version."""
+
+    __tablename__ = "claim_issue"
+    __table_args__ = (
+        Index("ix_claim_issue_claim", "tenant_id", "claim_id", "version"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    claim_id: str = _text(64)
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    code: str = _text(64)
+    severity: str = _text(8)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    line_number: int | None = Field(default=None, sa_column=Column(SmallInteger))
+    charge_id: str | None = _text(64, nullable=True)
+
+
+class ClaimStatusChangeRow(ClaimsTable, table=True):
+    """Every status a claim took, with why (append-only)."""
+
+    __tablename__ = "claim_status_change"
+    __table_args__ = (
+        Index("ix_claim_status_change_claim", "tenant_id", "claim_id"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    claim_id: str = _text(64)
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    from_status: str | None = _text(16, nullable=True)
+    to_status: str = _text(16)
+    reason_codes: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    stage: str | None = _text(32, nullable=True)
+    actor: str | None = _text(128, nullable=True)
+    changed_at: datetime | None = _created_at()
+
+
+class ClaimTransmissionRow(ClaimsTable, table=True):
+    """Where a claim version went: its interchange, group, transaction set and file."""
+
+    __tablename__ = "claim_transmission"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id",
+            "claim_id",
+            "claim_version",
+            "interchange_control_number",
+            name="uq_claim_transmission",
+        ),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    claim_id: str = _text(64)
+    claim_version: int = Field(sa_column=Column(Integer, nullable=False))
+    patient_control_number: str = _text(20)
+    clearinghouse_id: str = _text(64)
+    interchange_control_number: str = _text(9)
+    group_control_number: str = _text(9)
+    transaction_set_control_number: str = _text(9)
+    file_name: str = _text(200)
+    file_sha256: str = _text(64)
+    transmitted_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    recorded_at: datetime | None = _created_at()
+
+
 MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
 MEMBER_COVERAGE: Table = MemberCoverageRow.__table__  # type: ignore[attr-defined]
 PROVIDER: Table = ProviderRow.__table__  # type: ignore[attr-defined]
 FACILITY: Table = FacilityRow.__table__  # type: ignore[attr-defined]
 STAY_CONTEXT: Table = StayContextRow.__table__  # type: ignore[attr-defined]
+CHARGE: Table = ChargeRow.__table__  # type: ignore[attr-defined]
+PCN_SEQUENCE: Table = PatientControlNumberSequenceRow.__table__  # type: ignore[attr-defined]
+CLAIM: Table = ClaimRow.__table__  # type: ignore[attr-defined]
+CLAIM_CHARGE: Table = ClaimChargeRow.__table__  # type: ignore[attr-defined]
+CLAIM_VERSION: Table = ClaimVersionRow.__table__  # type: ignore[attr-defined]
+CLAIM_LINE: Table = ClaimLineRow.__table__  # type: ignore[attr-defined]
+CLAIM_ISSUE: Table = ClaimIssueRow.__table__  # type: ignore[attr-defined]
+CLAIM_STATUS_CHANGE: Table = ClaimStatusChangeRow.__table__  # type: ignore[attr-defined]
+CLAIM_TRANSMISSION: Table = ClaimTransmissionRow.__table__  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -10,12 +11,17 @@ from sqlalchemy import (
     Column,
     DateTime,
     Index,
+    Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     UniqueConstraint,
     func,
+    text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -49,7 +55,8 @@ class ControlNumberSequenceRow(GatewayTable, table=True):
 
 
 class InterchangeRow(GatewayTable, table=True):
-    """An interchange as allocated; rendering and transmission fill in its file later."""
+    """An interchange: its control numbers, its claims' count, its file and where it is
+    (ALLOCATED, PENDING until delivered, SENT; DISCARDED when the validator refused it)."""
 
     __tablename__ = "interchange"
     __table_args__ = (
@@ -59,6 +66,7 @@ class InterchangeRow(GatewayTable, table=True):
         Index("ix_interchange_isa13", "tenant_id", "sender_id", "isa13"),
         Index("ix_interchange_gs06", "tenant_id", "sender_id", "gs06"),
         Index("ix_interchange_listing", "tenant_id", "created_at"),
+        Index("ix_interchange_unsent", "id", postgresql_where=text("status = 'PENDING'")),
         {"schema": SERVICE_SCHEMA},
     )
 
@@ -76,7 +84,134 @@ class InterchangeRow(GatewayTable, table=True):
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+    receiver_id: str | None = Field(default=None, sa_column=Column(String(15), nullable=True))
+    claim_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    transaction_set_control_numbers: list[int] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(BigInteger), nullable=False, server_default="{}"),
+    )
+    file_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    file_name: str | None = Field(default=None, sa_column=Column(String(200), nullable=True))
+    file_sha256: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    sent_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    # Why the validator refused a DISCARDED interchange (codes and texts, no PHI).
+    validation_issues: list[str] | None = Field(
+        default=None, sa_column=Column(JSONB, nullable=True)
+    )
+
+
+class ClaimSubmissionRow(GatewayTable, table=True):
+    """A claim version as submitted (the whole message, PHI included, as JSONB), waiting
+    for its batch, batched, transmitted or rejected. A version is stored once."""
+
+    __tablename__ = "claim_submission"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "claim_id", "claim_version", name="uq_claim_submission_version"
+        ),
+        Index(
+            "ix_claim_submission_pending",
+            "tenant_id",
+            "clearinghouse_id",
+            "transaction_type",
+            "usage_indicator",
+            "received_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+        Index("ix_claim_submission_interchange", "interchange_id"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    claim_id: str = Field(sa_column=Column(String(64), nullable=False))
+    claim_version: int = Field(sa_column=Column(Integer, nullable=False))
+    patient_control_number: str = Field(sa_column=Column(String(20), nullable=False))
+    clearinghouse_id: str = Field(sa_column=Column(String(64), nullable=False))
+    transaction_type: str = Field(sa_column=Column(String(4), nullable=False))
+    # None only for a claim refused on arrival (its clearinghouse is not configured).
+    usage_indicator: str | None = Field(default=None, sa_column=Column(String(1), nullable=True))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    event_id: str = Field(sa_column=Column(String(128), nullable=False))
+    correlation_id: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    received_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    interchange_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    rejection_codes: list[str] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
+    rejection_message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    updated_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class TransmissionRow(GatewayTable, table=True):
+    """A claim's place in an interchange (ISA13 / GS06 / ST02 / CLM01 / 6R numbers), so
+    that TA1, 999 and 277CA acknowledgments map back to it."""
+
+    __tablename__ = "transmission"
+    __table_args__ = (
+        UniqueConstraint(
+            "interchange_id", "claim_id", "claim_version", name="uq_transmission_claim"
+        ),
+        Index("ix_transmission_claim", "tenant_id", "claim_id"),
+        Index("ix_transmission_pcn", "tenant_id", "patient_control_number"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    interchange_id: str = Field(sa_column=Column(String(64), nullable=False))
+    clearinghouse_id: str = Field(sa_column=Column(String(64), nullable=False))
+    claim_id: str = Field(sa_column=Column(String(64), nullable=False))
+    claim_version: int = Field(sa_column=Column(Integer, nullable=False))
+    patient_control_number: str = Field(sa_column=Column(String(20), nullable=False))
+    isa13: int = Field(sa_column=Column(BigInteger, nullable=False))
+    gs06: int = Field(sa_column=Column(BigInteger, nullable=False))
+    st02: int = Field(sa_column=Column(BigInteger, nullable=False))
+    line_control_numbers: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    created_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class ArchivedFileRow(GatewayTable, table=True):
+    """Every file that left, byte for byte, with its hash: the API serves it even after
+    the clearinghouse folder was cleaned."""
+
+    __tablename__ = "archived_file"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "file_id", name="uq_archived_file_id"),
+        CheckConstraint("direction IN ('OUTBOUND', 'INBOUND')", name="ck_archived_file_direction"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    file_id: str = Field(sa_column=Column(String(64), nullable=False))
+    direction: str = Field(sa_column=Column(String(8), nullable=False))
+    clearinghouse_id: str = Field(sa_column=Column(String(64), nullable=False))
+    interchange_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    file_name: str = Field(sa_column=Column(String(200), nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    size_bytes: int = Field(sa_column=Column(Integer, nullable=False))
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
 
 
 CONTROL_NUMBER_SEQUENCE: Table = ControlNumberSequenceRow.__table__  # type: ignore[attr-defined]
 INTERCHANGE: Table = InterchangeRow.__table__  # type: ignore[attr-defined]
+CLAIM_SUBMISSION: Table = ClaimSubmissionRow.__table__  # type: ignore[attr-defined]
+TRANSMISSION: Table = TransmissionRow.__table__  # type: ignore[attr-defined]
+ARCHIVED_FILE: Table = ArchivedFileRow.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,364 @@
+"""Maps charge and group-session rows to the domain and back. Every query names the tenant.
+
+Writers lock what they change (``FOR UPDATE``): the session row serialises the closes and
+reopens of one session; a charge row serialises an operator's fix, a re-check and a claim's
+news about it. Saving a charge also checks its version (optimistic), so a writer that did
+not lock can never overwrite a newer version."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import RowMapping, Select, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from charges.adapters.db.tables import CHARGE, CHARGE_HISTORY, GROUP_SESSION
+from charges.domain.charges import (
+    ChargeTerms,
+    ClaimHold,
+    GroupCharge,
+    GroupContext,
+    Issue,
+    PricingOverride,
+)
+from charges.domain.sessions import GroupSessionLedger
+from contracts.events.attendance import GroupSessionClosed
+from contracts.events.charges import ChargeKind, ChargeSourceKind, ChargeStatus, FilingType
+from contracts.events.claims import ClaimStatus
+
+
+class ConcurrentChargeChange(Exception):
+    """Another writer saved a newer version first; the transaction is retried whole."""
+
+
+@dataclass(frozen=True)
+class ChargeFilter:
+    member_id: str | None = None
+    session_id: str | None = None
+    stay_id: str | None = None
+    status: ChargeStatus | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def _context(data: dict[str, Any] | None) -> GroupContext:
+    assert data is not None, "a group charge carries its session context"
+    return GroupContext(
+        session_id=data["session_id"],
+        close_sequence=data["close_sequence"],
+        facility_state=data["facility_state"],
+        billable_count=data["billable_count"],
+        band_name=data["band_name"],
+        supervisors_present=tuple(data["supervisors_present"]),
+        acknowledged_warnings=tuple(data["acknowledged_warnings"]),
+    )
+
+
+def _units(value: Decimal) -> Decimal:
+    """``1.000`` as kept by the column reads back as ``1``, as it was priced."""
+    return Decimal(int(value)) if value == value.to_integral_value() else value.normalize()
+
+
+def _charge(row: RowMapping) -> GroupCharge:
+    terms = ChargeTerms(
+        member_id=row["member_id"],
+        program_id=row["program_id"],
+        facility_id=row["facility_id"],
+        date_of_service=row["date_of_service"],
+        procedure_code=row["procedure_code"],
+        modifiers=tuple(row["modifiers"]),
+        units=_units(Decimal(row["units"])),
+        rate=Decimal(row["rate"]),
+        amount=Decimal(row["amount"]),
+        payer_id=row["payer_id"],
+        coverage_id=row["coverage_id"],
+        rendering_provider_id=row["rendering_provider_id"],
+        place_of_service=row["place_of_service"],
+        group=_context(row["group_context"]),
+        issues=tuple(Issue(i["code"], i["message"]) for i in row["issues"]),
+    )
+    return GroupCharge(
+        tenant_id=row["tenant_id"],
+        charge_id=row["charge_id"],
+        version=row["charge_version"],
+        status=ChargeStatus(row["status"]),
+        terms=terms,
+        override=PricingOverride(
+            payer_id=row["override_payer_id"],
+            coverage_id=row["override_coverage_id"],
+            rate=row["override_rate"],
+            reason=row["override_reason"],
+        ),
+        claim=(
+            ClaimHold(row["claim_id"], ClaimStatus(row["claim_status"]))
+            if row["claim_id"] is not None
+            else None
+        ),
+        claim_marks={claim: (mark[0], mark[1]) for claim, mark in row["claim_marks"].items()},
+        void_reason=row["void_reason"],
+    )
+
+
+def _values(charge: GroupCharge) -> dict[str, Any]:
+    terms = charge.terms
+    group = asdict(terms.group)
+    group["supervisors_present"] = list(terms.group.supervisors_present)
+    group["acknowledged_warnings"] = list(terms.group.acknowledged_warnings)
+    return {
+        "tenant_id": charge.tenant_id,
+        "charge_id": charge.charge_id,
+        "charge_version": charge.version,
+        "kind": ChargeKind.GROUP.value,
+        "filing_type": FilingType.PROFESSIONAL.value,
+        "status": charge.status.value,
+        "issues": [{"code": i.code, "message": i.message} for i in terms.issues],
+        "member_id": terms.member_id,
+        "program_id": terms.program_id,
+        "facility_id": terms.facility_id,
+        "payer_id": terms.payer_id,
+        "coverage_id": terms.coverage_id,
+        "date_of_service": terms.date_of_service,
+        "procedure_code": terms.procedure_code,
+        "modifiers": list(terms.modifiers),
+        "units": terms.units,
+        "rate": terms.rate,
+        "amount": terms.amount,
+        "rendering_provider_id": terms.rendering_provider_id,
+        "place_of_service": terms.place_of_service,
+        "source_kind": ChargeSourceKind.GROUP_SESSION.value,
+        "source_id": terms.group.session_id,
+        "source_sequence": terms.group.close_sequence,
+        "group_context": group,
+        "override_payer_id": charge.override.payer_id,
+        "override_coverage_id": charge.override.coverage_id,
+        "override_rate": charge.override.rate,
+        "override_reason": charge.override.reason,
+        "claim_id": charge.claim.claim_id if charge.claim else None,
+        "claim_status": charge.claim.claim_status.value if charge.claim else None,
+        "claim_marks": {claim: list(mark) for claim, mark in charge.claim_marks.items()},
+        "void_reason": charge.void_reason,
+    }
+
+
+def _state(values: dict[str, Any]) -> dict[str, Any]:
+    """A history row's JSON copy of the charge."""
+    state = dict(values)
+    state["date_of_service"] = values["date_of_service"].isoformat()
+    for name in ("units", "rate", "amount", "override_rate"):
+        state[name] = None if values[name] is None else str(values[name])
+    return state
+
+
+class ChargeRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    # ------------------------------------------------------------------ sessions
+
+    async def lock_session(self, tenant_id: str, session_id: str) -> GroupSessionLedger:
+        """The session's ledger, locked until commit; an empty one (written) if new."""
+        await self._session.execute(
+            insert(GROUP_SESSION)
+            .values(
+                tenant_id=tenant_id, session_id=session_id, closed_sequence=0, reopened_sequence=0
+            )
+            .on_conflict_do_nothing(constraint="uq_group_session_tenant_session")
+        )
+        ledger = await self.get_session(tenant_id, session_id, for_update=True)
+        assert ledger is not None
+        return ledger
+
+    async def get_session(
+        self, tenant_id: str, session_id: str, *, for_update: bool = False
+    ) -> GroupSessionLedger | None:
+        query = select(GROUP_SESSION).where(
+            GROUP_SESSION.c.tenant_id == tenant_id, GROUP_SESSION.c.session_id == session_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).mappings().first()
+        if row is None:
+            return None
+        closed = row["closed_event"]
+        return GroupSessionLedger(
+            tenant_id=tenant_id,
+            session_id=session_id,
+            closed=GroupSessionClosed.model_validate(closed) if closed is not None else None,
+            reopened_sequence=row["reopened_sequence"],
+        )
+
+    async def get_sessions(
+        self, tenant_id: str, session_ids: Collection[str]
+    ) -> dict[str, GroupSessionLedger]:
+        ledgers: dict[str, GroupSessionLedger] = {}
+        for session_id in sorted(set(session_ids)):
+            ledger = await self.get_session(tenant_id, session_id)
+            if ledger is not None:
+                ledgers[session_id] = ledger
+        return ledgers
+
+    async def save_session(self, ledger: GroupSessionLedger, event_id: str | None) -> None:
+        values: dict[str, Any] = {
+            "closed_sequence": ledger.closed_sequence,
+            "reopened_sequence": ledger.reopened_sequence,
+            "closed_event": (
+                ledger.closed.model_dump(mode="json") if ledger.closed is not None else None
+            ),
+            "updated_at": func.now(),
+        }
+        if event_id is not None and ledger.closed is not None:
+            values["closed_event_id"] = event_id
+        await self._session.execute(
+            update(GROUP_SESSION)
+            .where(
+                GROUP_SESSION.c.tenant_id == ledger.tenant_id,
+                GROUP_SESSION.c.session_id == ledger.session_id,
+            )
+            .values(**values)
+        )
+
+    # ------------------------------------------------------------------ charges
+
+    async def _charges(self, query: Select[Any], for_update: bool) -> list[GroupCharge]:
+        if for_update:
+            query = query.with_for_update()
+        rows = (await self._session.execute(query.order_by(CHARGE.c.charge_id))).mappings()
+        return [_charge(row) for row in rows]
+
+    async def get(
+        self, tenant_id: str, charge_id: str, *, for_update: bool = False
+    ) -> GroupCharge | None:
+        found = await self._charges(
+            select(CHARGE).where(CHARGE.c.tenant_id == tenant_id, CHARGE.c.charge_id == charge_id),
+            for_update,
+        )
+        return found[0] if found else None
+
+    async def get_many(
+        self, tenant_id: str, charge_ids: Collection[str], *, for_update: bool = False
+    ) -> list[GroupCharge]:
+        return await self._charges(
+            select(CHARGE).where(
+                CHARGE.c.tenant_id == tenant_id, CHARGE.c.charge_id.in_(sorted(set(charge_ids)))
+            ),
+            for_update,
+        )
+
+    async def of_session(
+        self, tenant_id: str, session_id: str, *, for_update: bool = False
+    ) -> list[GroupCharge]:
+        return await self._charges(
+            select(CHARGE).where(
+                CHARGE.c.tenant_id == tenant_id,
+                CHARGE.c.source_kind == ChargeSourceKind.GROUP_SESSION.value,
+                CHARGE.c.source_id == session_id,
+            ),
+            for_update,
+        )
+
+    async def held_by_claim(
+        self, tenant_id: str, claim_id: str, *, for_update: bool = False
+    ) -> list[GroupCharge]:
+        return await self._charges(
+            select(CHARGE).where(CHARGE.c.tenant_id == tenant_id, CHARGE.c.claim_id == claim_id),
+            for_update,
+        )
+
+    async def needing_fix_of_member(
+        self, tenant_id: str, member_id: str, *, for_update: bool = False
+    ) -> list[GroupCharge]:
+        return await self._charges(
+            select(CHARGE).where(
+                CHARGE.c.tenant_id == tenant_id,
+                CHARGE.c.member_id == member_id,
+                CHARGE.c.status == ChargeStatus.NEEDS_FIX.value,
+            ),
+            for_update,
+        )
+
+    async def list(
+        self, tenant_id: str, where: ChargeFilter, *, limit: int, offset: int
+    ) -> list[GroupCharge]:
+        c = CHARGE.c
+        query = select(CHARGE).where(c.tenant_id == tenant_id)
+        if where.member_id is not None:
+            query = query.where(c.member_id == where.member_id)
+        if where.session_id is not None:
+            query = query.where(
+                c.source_kind == ChargeSourceKind.GROUP_SESSION.value,
+                c.source_id == where.session_id,
+            )
+        if where.stay_id is not None:
+            query = query.where(
+                c.source_kind == ChargeSourceKind.STAY.value, c.source_id == where.stay_id
+            )
+        if where.status is not None:
+            query = query.where(c.status == where.status.value)
+        if where.date_from is not None:
+            query = query.where(c.date_of_service >= where.date_from)
+        if where.date_to is not None:
+            query = query.where(c.date_of_service <= where.date_to)
+        query = query.order_by(c.date_of_service.desc(), c.charge_id).limit(limit).offset(offset)
+        return [_charge(row) for row in (await self._session.execute(query)).mappings()]
+
+    async def save(
+        self,
+        charge: GroupCharge,
+        previous_version: int | None,
+        *,
+        change: str | None,
+        actor: str,
+        reason: str | None = None,
+        caused_by_event_id: str | None = None,
+    ) -> None:
+        """Write ``charge`` over ``previous_version`` (None: a new charge). ``change`` names
+        a new version for the history; None when only bookkeeping moved (same version)."""
+        values = _values(charge)
+        if previous_version is None:
+            inserted = await self._session.execute(
+                insert(CHARGE)
+                .values(**values)
+                .on_conflict_do_nothing(constraint="uq_charge_tenant_charge")
+                .returning(CHARGE.c.id)
+            )
+            written = inserted.first() is not None
+        else:
+            changed = await self._session.execute(
+                update(CHARGE)
+                .where(
+                    CHARGE.c.tenant_id == charge.tenant_id,
+                    CHARGE.c.charge_id == charge.charge_id,
+                    CHARGE.c.charge_version == previous_version,
+                )
+                .values(**values, updated_at=func.now())
+                .returning(CHARGE.c.id)
+            )
+            written = changed.first() is not None
+        if not written:
+            raise ConcurrentChargeChange(charge.charge_id)
+        if change is not None:
+            await self._session.execute(
+                insert(CHARGE_HISTORY).values(
+                    tenant_id=charge.tenant_id,
+                    charge_id=charge.charge_id,
+                    charge_version=charge.version,
+                    change=change,
+                    actor=actor,
+                    reason=reason,
+                    caused_by_event_id=caused_by_event_id,
+                    state=_state(values),
+                )
+            )
+
+    async def history(self, tenant_id: str, charge_id: str) -> Sequence[RowMapping]:
+        query = (
+            select(CHARGE_HISTORY)
+            .where(CHARGE_HISTORY.c.tenant_id == tenant_id, CHARGE_HISTORY.c.charge_id == charge_id)
+            .order_by(CHARGE_HISTORY.c.charge_version)
+        )
+        return (await self._session.execute(query)).mappings().all()

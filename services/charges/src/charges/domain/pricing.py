@@ -1,0 +1,202 @@
+"""Pricing a closed group session (SPEC 5), only through the group rules of
+``group_billing`` and the tenant configuration in force on the date of service:
+
+- the band: ``resolve_group_size_band`` (inside ``evaluate_group_session``) over the bands of
+  ``program.group_pricing_on(date of service)`` and the close's billable participants;
+  a version effective later never re-prices an earlier date;
+- modifiers: the program version's ``modifiers_for(service code)``, then the payer's
+  modifier replacements in force on the date (HQ -> HG); nobody types one;
+- units and place of service from the program version; amount = rate x units, in cents;
+- rendering provider: the first supervisor present;
+- payer and coverage: the member's primary coverage in force on the date.
+
+What pricing cannot decide it names as an issue (NEEDS_FIX) instead of guessing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from group_billing import (
+    GroupBillingEvaluation,
+    GroupSessionFacts,
+    bands_from_config,
+    evaluate_group_session,
+)
+
+from charges.domain.charges import (
+    ChargeTerms,
+    GroupContext,
+    Issue,
+    IssueCode,
+    PricingOverride,
+    money,
+)
+from charges.domain.projections import CoveragePeriod
+from contracts.events.attendance import GroupSessionClosed
+from contracts.tenant import TenantConfig
+from contracts.tenant.effective_dating import ConfigLookupError
+from contracts.tenant.model import GroupBillingVersion, Payer
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class CoverageOnDate:
+    """The member's primary coverage on the date of service, as the projection knows it."""
+
+    member_known: bool
+    coverage: CoveragePeriod | None
+
+
+@dataclass(frozen=True)
+class SessionPricing:
+    """One close of a session priced once; each participant's terms come from it."""
+
+    closed: GroupSessionClosed
+    tenant: TenantConfig
+    version: GroupBillingVersion | None
+    missing_rate: str | None  # why no pricing version applies, when none does
+    evaluation: GroupBillingEvaluation
+
+    @property
+    def band_rate(self) -> Decimal | None:
+        band = self.evaluation.band
+        return band.rate_per_participant if band is not None else None
+
+    def context(self) -> GroupContext:
+        closed = self.closed
+        return GroupContext(
+            session_id=closed.session_id,
+            close_sequence=closed.close_sequence,
+            facility_state=closed.facility_state,
+            billable_count=self.evaluation.billable_count,
+            band_name=self.evaluation.band.name if self.evaluation.band is not None else None,
+            supervisors_present=tuple(closed.supervisors_present),
+            acknowledged_warnings=tuple(closed.acknowledged_warnings),
+        )
+
+    def terms_for(
+        self, member_id: str, coverage: CoverageOnDate, override: PricingOverride
+    ) -> ChargeTerms:
+        closed = self.closed
+        day = closed.session_date
+        issues: list[Issue] = []
+
+        payer_id, coverage_id = _bill_to(coverage, override)
+        if payer_id is None:
+            issues.append(_no_coverage(coverage, day.isoformat()))
+        payer = self._payer(payer_id, issues)
+
+        rate = self._rate(override, issues)
+        issues += [
+            Issue(issue.code.value, issue.message)
+            for issue in self.evaluation.issues
+            if issue.blocks_billing
+        ]
+        if self.tenant.enforce_code_assignment:
+            # Billing code assignments (seed 004) are not recorded by this service yet: with
+            # enforcement on, no assignment can be confirmed, so none is assumed.
+            issues.append(
+                Issue(
+                    IssueCode.CODE_NOT_ASSIGNED,
+                    f"code {closed.service_code} is not known to be assigned to the member "
+                    "or the rendering staff on the date of service",
+                )
+            )
+
+        modifiers: tuple[str, ...] = ()
+        units = Decimal(1)
+        place_of_service: str | None = None
+        if self.version is not None:
+            modifiers = self.version.modifiers_for(closed.service_code)
+            units = Decimal(self.version.units_per_session)
+            place_of_service = self.version.place_of_service
+        if payer is not None:
+            modifiers = payer.replace_modifiers(
+                modifiers, program_id=closed.program_id, service_code=closed.service_code, on=day
+            )
+        return ChargeTerms(
+            member_id=member_id,
+            program_id=closed.program_id,
+            facility_id=closed.facility_id,
+            date_of_service=day,
+            procedure_code=closed.service_code,
+            modifiers=modifiers,
+            units=units,
+            rate=rate,
+            amount=money(rate * units),
+            payer_id=payer_id,
+            coverage_id=coverage_id,
+            rendering_provider_id=(
+                closed.supervisors_present[0] if closed.supervisors_present else None
+            ),
+            place_of_service=place_of_service,
+            group=self.context(),
+            issues=tuple(issues),
+        )
+
+    def _payer(self, payer_id: str | None, issues: list[Issue]) -> Payer | None:
+        if payer_id is None:
+            return None
+        try:
+            return self.tenant.payer(payer_id)
+        except ConfigLookupError:
+            issues.append(
+                Issue(
+                    IssueCode.PAYER_NOT_CONFIGURED,
+                    f"payer {payer_id} is not in the tenant configuration",
+                )
+            )
+            return None
+
+    def _rate(self, override: PricingOverride, issues: list[Issue]) -> Decimal:
+        if override.rate is not None:
+            return money(override.rate)
+        if self.missing_rate is not None:
+            issues.append(Issue(IssueCode.MISSING_RATE, self.missing_rate))
+            return ZERO
+        # No band (below the smallest): the group rule's own blocking issue says why.
+        return money(self.band_rate) if self.band_rate is not None else ZERO
+
+
+def _bill_to(coverage: CoverageOnDate, override: PricingOverride) -> tuple[str | None, str | None]:
+    if override.payer_id is not None:
+        return override.payer_id, override.coverage_id
+    if coverage.coverage is not None:
+        return coverage.coverage.payer_id, coverage.coverage.coverage_id
+    return None, None
+
+
+def _no_coverage(coverage: CoverageOnDate, day: str) -> Issue:
+    message = (
+        f"no primary coverage in force on {day}"
+        if coverage.member_known
+        else "the member's record (with its coverage) has not arrived yet"
+    )
+    return Issue(IssueCode.NO_ACTIVE_COVERAGE, message)
+
+
+def price_session(closed: GroupSessionClosed, tenant: TenantConfig) -> SessionPricing:
+    """Price one close: the program's group billing version in force on the session date
+    and the group rules over the close's attendance."""
+    version: GroupBillingVersion | None = None
+    missing_rate: str | None = None
+    try:
+        version = tenant.program(closed.program_id).group_pricing_on(closed.session_date)
+        version.modifiers_for(closed.service_code)  # the version bills this code
+    except ConfigLookupError as exc:
+        version, missing_rate = None, str(exc)
+    evaluation = evaluate_group_session(
+        GroupSessionFacts(
+            participant_statuses=[row.status.value for row in closed.roster],
+            supervisor_statuses=[row.status.value for row in closed.supervisors],
+            billable_statuses=frozenset(status.value for status in closed.billable_statuses),
+            bands=bands_from_config(version) if version is not None else None,
+            # Payer-scoped checks (supervision ratio) warn, never block: the scrubber runs
+            # them per claim, with the claim's payer.
+            payer_checks_skipped=True,
+            acknowledged_warnings=frozenset(closed.acknowledged_warnings),
+        )
+    )
+    return SessionPricing(closed, tenant, version, missing_rate, evaluation)

@@ -1,0 +1,171 @@
+"""Use cases that correct one charge: an operator's fix (an override with its reason, or a
+plain re-check), an operator's void, and the automatic re-check of a member's charges that
+lacked coverage when the member's record (with its coverage) arrives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from charges.adapters.db.charges_repository import ChargeRepository
+from charges.adapters.db.repository import ProjectionRepository
+from charges.domain.charges import (
+    ChargeNotFound,
+    ChargeRuleViolation,
+    GroupCharge,
+    IssueCode,
+    PricingOverride,
+)
+from charges.domain.pricing import price_session
+from charges.service_layer.group_sessions import TenantLookup, terms_for_member
+from charges.service_layer.recording import ChargeUpdate, Provenance, record_changes
+from common.db import UnitOfWork
+from common.logging import get_logger
+from contracts.events.charges import ChargeChange
+from contracts.tenant import TenantConfig
+from contracts.tenant.effective_dating import ConfigLookupError
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class FixCharge:
+    """Bill another payer (``payer_id``, and/or ``coverage_id``: one of the member's
+    coverages), or price at ``rate``, with ``reason``; with none of them, re-check."""
+
+    tenant_id: str
+    charge_id: str
+    actor: str
+    payer_id: str | None = None
+    coverage_id: str | None = None
+    rate: Decimal | None = None
+    reason: str | None = None
+
+
+async def _locked_charge(uow: UnitOfWork, tenant_id: str, charge_id: str) -> GroupCharge:
+    charge = await ChargeRepository(uow.session).get(tenant_id, charge_id, for_update=True)
+    if charge is None:
+        raise ChargeNotFound(charge_id)
+    return charge
+
+
+async def _override(
+    uow: UnitOfWork, tenant: TenantConfig, charge: GroupCharge, command: FixCharge
+) -> PricingOverride:
+    """The command's override, checked against the configuration and the member's record."""
+    payer_id = command.payer_id
+    if command.coverage_id is not None:
+        member = await ProjectionRepository(uow.session).get_member(
+            tenant.tenant_id, charge.terms.member_id
+        )
+        coverages = member.coverages if member is not None else ()
+        coverage = next((c for c in coverages if c.coverage_id == command.coverage_id), None)
+        if coverage is None:
+            raise ChargeRuleViolation(
+                "COVERAGE_NOT_FOUND",
+                "the member has no coverage with this id",
+                coverage_id=command.coverage_id,
+            )
+        if payer_id is not None and payer_id != coverage.payer_id:
+            raise ChargeRuleViolation(
+                "COVERAGE_PAYER_MISMATCH",
+                f"coverage {coverage.coverage_id} is with payer {coverage.payer_id}",
+                coverage_id=coverage.coverage_id,
+            )
+        payer_id = coverage.payer_id
+    if payer_id is not None:
+        try:
+            tenant.payer(payer_id)
+        except ConfigLookupError as exc:
+            raise ChargeRuleViolation(
+                "PAYER_NOT_CONFIGURED", "no payer with this id is configured", payer_id=payer_id
+            ) from exc
+    return PricingOverride(
+        payer_id=payer_id, coverage_id=command.coverage_id, rate=command.rate, reason=command.reason
+    )
+
+
+async def _repriced(
+    uow: UnitOfWork, tenant: TenantConfig, charge: GroupCharge, override: PricingOverride
+) -> GroupCharge | None:
+    """``charge`` priced again from its session's close, with ``override`` on top of the
+    charge's own (None: nothing changes)."""
+    ledger = await ChargeRepository(uow.session).get_session(
+        tenant.tenant_id, charge.terms.group.session_id
+    )
+    assert ledger is not None and ledger.closed is not None, "a charge comes from a close"
+    pricing = price_session(ledger.closed, tenant)
+    combined = charge.override.then(override)
+    terms = await terms_for_member(uow, pricing, charge.terms.member_id, combined)
+    if override.empty:
+        return charge.rechecked(terms)
+    return charge.fixed(override, terms)
+
+
+async def fix_charge(uow: UnitOfWork, tenants: TenantLookup, command: FixCharge) -> GroupCharge:
+    charge = await _locked_charge(uow, command.tenant_id, command.charge_id)
+    charge.require_editable()
+    tenant = tenants(command.tenant_id)
+    override = await _override(uow, tenant, charge, command)
+    after = await _repriced(uow, tenant, charge, override)
+    if after is None:
+        return charge  # asked for what the charge already is
+    change = ChargeChange.RECHECKED if override.empty else ChargeChange.FIXED
+    await record_changes(
+        uow,
+        tenant.tenant_id,
+        [ChargeUpdate(charge, after)],
+        change,
+        Provenance(actor=command.actor, reason=command.reason),
+        subject=charge.charge_id,
+    )
+    return after
+
+
+async def void_charge(
+    uow: UnitOfWork, tenant_id: str, charge_id: str, reason: str, actor: str
+) -> GroupCharge:
+    charge = await _locked_charge(uow, tenant_id, charge_id)
+    after = charge.voided_by_operator(reason)
+    if after is None:
+        return charge  # already void: voiding again changes nothing
+    await record_changes(
+        uow,
+        tenant_id,
+        [ChargeUpdate(charge, after)],
+        ChargeChange.VOIDED,
+        Provenance(actor=actor, reason=reason),
+        subject=charge_id,
+    )
+    return after
+
+
+async def recheck_member_charges(
+    uow: UnitOfWork, tenants: TenantLookup, tenant_id: str, member_id: str, event_id: str
+) -> list[GroupCharge]:
+    """Re-check the member's charges that needed a fix for want of coverage (the member's
+    coverage has just changed). Those now covered go READY (or keep other issues)."""
+    waiting = [
+        c
+        for c in await ChargeRepository(uow.session).needing_fix_of_member(
+            tenant_id, member_id, for_update=True
+        )
+        if c.terms.has_issue(IssueCode.NO_ACTIVE_COVERAGE)
+    ]
+    if not waiting:
+        return []
+    tenant = tenants(tenant_id)
+    updates = []
+    for charge in waiting:
+        after = await _repriced(uow, tenant, charge, PricingOverride())
+        updates.append(ChargeUpdate(charge, after or charge))
+    changed = await record_changes(
+        uow,
+        tenant_id,
+        updates,
+        ChargeChange.RECHECKED,
+        Provenance(reason="member coverage changed", event_id=event_id),
+        subject=member_id,
+    )
+    log.info("member_charges_rechecked", waiting=len(waiting), changed=len(changed))
+    return changed

@@ -1,0 +1,137 @@
+"""The charges as the claims service keeps them (SPEC 5, 6): the newest ``charge_version``
+of each, whichever order the versions arrive in, and what a new version means for the
+claim that holds the charge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from claims.domain.claims import ClaimStatus
+
+READY = "READY"
+# A charge in one of these statuses is billed by the claim that holds it; ON_CLAIM and
+# BILLED are the charges service's echo of our own claim (or its payment).
+BILLABLE_STATUSES = frozenset({"READY", "ON_CLAIM", "BILLED"})
+PROFESSIONAL = "PROFESSIONAL"
+GROUP = "GROUP"
+PER_DIEM = "PER_DIEM"
+
+
+@dataclass(frozen=True)
+class GroupContext:
+    """What the scrubber needs to re-run the group rules on a group charge."""
+
+    session_id: str
+    close_sequence: int
+    billable_count: int
+    band_name: str | None
+    supervisors_present: tuple[str, ...]
+    facility_state: str | None = None
+    acknowledged_warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChargeOnFile:
+    charge_id: str
+    charge_version: int
+    status: str
+    kind: str  # GROUP or PER_DIEM
+    filing_type: str  # PROFESSIONAL or INSTITUTIONAL
+    member_id: str
+    program_id: str
+    facility_id: str
+    date_of_service: date
+    units: Decimal
+    amount: Decimal
+    rate: Decimal
+    payer_id: str | None = None
+    coverage_id: str | None = None
+    procedure_code: str | None = None
+    modifiers: tuple[str, ...] = ()
+    revenue_code: str | None = None
+    unit_basis: str = "UN"
+    rendering_provider_id: str | None = None
+    place_of_service: str | None = None
+    session_id: str | None = None
+    group: GroupContext | None = None
+
+    @property
+    def joins_professional_claims(self) -> bool:
+        """A READY professional charge goes on a claim (SPEC 6)."""
+        return self.status == READY and self.filing_type == PROFESSIONAL and bool(self.payer_id)
+
+    @property
+    def billable(self) -> bool:
+        return self.status in BILLABLE_STATUSES and self.filing_type == PROFESSIONAL
+
+    def prints_like(self, other: ChargeOnFile) -> bool:
+        """True when a claim line built from either is the same (the charges service's
+        ON_CLAIM echo of a charge changes nothing a claim prints)."""
+        return _printed(self) == _printed(other)
+
+
+def _printed(charge: ChargeOnFile) -> tuple[object, ...]:
+    return (
+        charge.kind,
+        charge.filing_type,
+        charge.member_id,
+        charge.program_id,
+        charge.payer_id,
+        charge.coverage_id,
+        charge.date_of_service,
+        charge.procedure_code,
+        charge.modifiers,
+        charge.revenue_code,
+        charge.units,
+        charge.unit_basis,
+        charge.amount,
+        charge.rate,
+        charge.rendering_provider_id,
+        charge.place_of_service,
+        charge.group,
+    )
+
+
+class ChargeRouting(StrEnum):
+    NOTHING = "NOTHING"
+    JOIN = "JOIN"  # goes on a claim (an open one with room, or a new one)
+    REBUILD_HOLDER = "REBUILD_HOLDER"  # the holding claim prints it differently now
+    LEAVE_HOLDER = "LEAVE_HOLDER"  # leaves its unsubmitted claim
+    MOVE = "MOVE"  # leaves its unsubmitted claim and joins the claim its new key names
+    STALE_HOLDER = "STALE_HOLDER"  # its claim left our hands: needs a reverse (#5)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The claim that holds a charge now."""
+
+    claim_id: str
+    status: ClaimStatus
+    same_claim_key: bool  # the new version still belongs on this claim
+
+
+def route_charge_change(
+    charge: ChargeOnFile, previous: ChargeOnFile | None, holder: Holder | None
+) -> ChargeRouting:
+    """What a newer version of a charge does to the claims (SPEC 6): a READY one joins a
+    claim; a voided (or no longer billable) one leaves its DRAFT/READY claim, which is
+    rebuilt; a changed one rebuilds it; either marks a claim already submitted STALE."""
+    if holder is None:
+        return ChargeRouting.JOIN if charge.joins_professional_claims else ChargeRouting.NOTHING
+    changed = previous is None or not charge.prints_like(previous)
+    if holder.status.open_for_change:
+        if not charge.billable:
+            return ChargeRouting.LEAVE_HOLDER
+        if not holder.same_claim_key:
+            return (
+                ChargeRouting.MOVE
+                if charge.joins_professional_claims
+                else ChargeRouting.LEAVE_HOLDER
+            )
+        return ChargeRouting.REBUILD_HOLDER if changed else ChargeRouting.NOTHING
+    if holder.status.left_our_hands and (changed or not charge.billable):
+        return ChargeRouting.STALE_HOLDER
+    return ChargeRouting.NOTHING

@@ -30,6 +30,7 @@ from contracts.codes import (
     PlaceOfService,
     ProcedureCode,
     RelationshipToSubscriber,
+    RevenueCode,
     TaxId,
     TaxonomyCode,
 )
@@ -141,6 +142,82 @@ class ProfessionalLine(ContractModel):
     charge_ids: list[Identifier] = Field(min_length=1)
 
 
+class InstitutionalLine(ContractModel):
+    """An 837I service line (SV2): an accommodation roll-up per (cycle, revenue code) in
+    days, an LOA line per LOA revenue code (non-covered, $0.00 unless bed-hold), or one
+    ancillary/other charge."""
+
+    line_number: int = Field(ge=1, le=999)
+    line_control_number: str = Field(pattern=r"^[A-Za-z0-9-]{1,30}$")
+    revenue_code: RevenueCode
+    procedure_code: ProcedureCode | None = None
+    modifiers: list[Modifier] = Field(default_factory=list, max_length=4)
+    amount: Money
+    unit_basis: Literal["DA", "UN"]
+    units: Decimal = Field(gt=0, max_digits=9, decimal_places=3)
+    non_covered_amount: Money | None = None
+    service_from: CalendarDate
+    service_to: CalendarDate
+    charge_ids: list[Identifier] = Field(min_length=1)
+
+
+class DateSpan(ContractModel):
+    start: CalendarDate
+    end: CalendarDate
+
+
+class OccurrenceSpan(ContractModel):
+    code: str = Field(pattern=r"^[0-9A-Z]{2}$", description="e.g. 74 leave of absence")
+    start: CalendarDate
+    end: CalendarDate
+
+
+class Occurrence(ContractModel):
+    code: str = Field(pattern=r"^[0-9A-Z]{2}$", description="e.g. 42 discharge, 55 death")
+    date: CalendarDate
+
+
+class ValueCode(ContractModel):
+    code: str = Field(pattern=r"^[0-9A-Z]{2}$", description="80 covered days, 81 non-covered")
+    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+
+
+class ProcedureOnClaim(ContractModel):
+    code: str = Field(pattern=r"^[0-9A-HJ-NP-Z]{7}$", json_schema_extra=PHI)
+    performed_on: CalendarDate
+
+
+class InstitutionalDetail(ContractModel):
+    """What an 837I adds (SPEC 6 'How a cycle claim looks'), decided by the claims
+    service: the gateway renders it verbatim."""
+
+    type_of_bill: str = Field(
+        pattern=r"^[1-9][0-9]$", description="CLM05-1: facility type + classification, e.g. 86"
+    )
+    statement_period: DateSpan
+    admission_date: CalendarDate
+    admission_hour: int | None = Field(default=None, ge=0, le=23)
+    admission_type: str = Field(pattern=r"^[1-59]$")
+    admission_source: str = Field(pattern=r"^[0-9A-Z]$")
+    patient_status: str = Field(pattern=r"^[0-9]{2}$", description="CL103; 30 on interim")
+    discharge_hour: int | None = Field(
+        default=None, ge=0, le=23, description="DTP*096, only on final claims"
+    )
+    principal_diagnosis: Icd10CmCode = Field(json_schema_extra=PHI)
+    admitting_diagnosis: Icd10CmCode | None = Field(default=None, json_schema_extra=PHI)
+    other_diagnoses: list[Icd10CmCode] = Field(
+        default_factory=list, max_length=24, json_schema_extra=PHI
+    )
+    drg: str | None = Field(default=None, pattern=r"^[0-9]{3}$", json_schema_extra=PHI)
+    principal_procedure: ProcedureOnClaim | None = None
+    other_procedures: list[ProcedureOnClaim] = Field(default_factory=list, max_length=24)
+    occurrence_spans: list[OccurrenceSpan] = Field(default_factory=list, max_length=24)
+    occurrences: list[Occurrence] = Field(default_factory=list, max_length=24)
+    value_codes: list[ValueCode] = Field(default_factory=list, max_length=24)
+    attending_provider: ProviderParty | None = None
+    service_lines: list[InstitutionalLine] = Field(min_length=1, max_length=999)
+
+
 class ClaimSource(ContractModel):
     """What the claim bills: sessions (group) or a stay cycle (per diem)."""
 
@@ -170,13 +247,28 @@ class ClaimSubmitted(EventData):
     diagnoses: list[Icd10CmCode] = Field(min_length=1, max_length=12, json_schema_extra=PHI)
     place_of_service: PlaceOfService | None = None
     total_charge: Money
-    service_lines: list[ProfessionalLine] = Field(min_length=1, max_length=50)
+    service_lines: list[ProfessionalLine] = Field(
+        default_factory=list,
+        max_length=50,
+        description="837P lines; empty on an 837I, whose lines are in institutional.",
+    )
+    institutional: InstitutionalDetail | None = Field(
+        default=None, description="Present exactly on 837I claims."
+    )
     source: ClaimSource = Field(default_factory=ClaimSource)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         problems: list[Problem] = []
-        total = sum((line.amount for line in self.service_lines), Decimal("0.00"))
+        institutional = self.transaction_type is TransactionType.INSTITUTIONAL
+        if institutional != (self.institutional is not None):
+            problems.append((("institutional",), "present exactly on 837I claims"))
+        if not institutional and not self.service_lines:
+            problems.append((("service_lines",), "an 837P claim has at least one line"))
+        lines: list[ProfessionalLine | InstitutionalLine] = list(self.service_lines)
+        if self.institutional is not None:
+            lines = list(self.institutional.service_lines)
+        total = sum((line.amount for line in lines), Decimal("0.00"))
         if total != self.total_charge:
             problems.append((("total_charge",), "must equal the sum of the line amounts"))
         is_self = self.subscriber.relationship_to_subscriber is RelationshipToSubscriber.SELF
@@ -188,7 +280,7 @@ class ClaimSubmitted(EventData):
             self.original_reference
         ):
             problems.append((("original_reference",), "a replacement or void names the original"))
-        controls = [line.line_control_number for line in self.service_lines]
+        controls = [line.line_control_number for line in lines]
         if len(set(controls)) != len(controls):
             problems.append((("service_lines",), "line control numbers repeat"))
         for index, line in enumerate(self.service_lines):

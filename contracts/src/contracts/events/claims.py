@@ -183,7 +183,7 @@ class ValueCode(ContractModel):
 
 
 class ProcedureOnClaim(ContractModel):
-    code: str = Field(pattern=r"^[0-9A-HJ-NP-Z]{7}$", json_schema_extra=PHI)
+    code: str = Field(pattern=r"^[0-9A-HJ-NP-Z]{7}$", description="ICD-10-PCS")
     performed_on: CalendarDate
 
 
@@ -209,8 +209,10 @@ class InstitutionalDetail(ContractModel):
         default_factory=list, max_length=24, json_schema_extra=PHI
     )
     drg: str | None = Field(default=None, pattern=r"^[0-9]{3}$", json_schema_extra=PHI)
-    principal_procedure: ProcedureOnClaim | None = None
-    other_procedures: list[ProcedureOnClaim] = Field(default_factory=list, max_length=24)
+    principal_procedure: ProcedureOnClaim | None = Field(default=None, json_schema_extra=PHI)
+    other_procedures: list[ProcedureOnClaim] = Field(
+        default_factory=list, max_length=24, json_schema_extra=PHI
+    )
     occurrence_spans: list[OccurrenceSpan] = Field(default_factory=list, max_length=24)
     occurrences: list[Occurrence] = Field(default_factory=list, max_length=24)
     value_codes: list[ValueCode] = Field(default_factory=list, max_length=24)

@@ -15,7 +15,7 @@ from typing import Any
 from common.testing.processes import SAMPLE_TENANTS
 from contracts.envelope import CloudEvent
 from contracts.events import CLAIM_SUBMITTED_V1
-from contracts.events.claims import ClaimSubmitted
+from contracts.events.claims import ClaimSubmitted, InstitutionalDetail
 from edi_gateway.domain.envelope import (
     InterchangeParty,
     InterchangeRequest,
@@ -154,3 +154,91 @@ class X12File:
         ge, gs, iea = self.one("GE"), self.one("GS"), self.one("IEA")
         assert int(ge[1]) == sets and ge[2] == gs[6]
         assert iea[1] == "1" and iea[2] == isa13
+
+
+def vector2_claim(
+    cycle: str,
+    claim_id: str | None = None,
+    *,
+    pcn: str | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
+    """SPEC 12 vector 2, a MONTHLY residential stay (TOB 86, 1001 at $300.00 a day, LOA
+    0183 at $0) admitted 2026-01-10, on leave 01-20 back 01-23, discharged home (01) on
+    2026-02-03: ``cycle`` "january" (frequency 2, 19 covered + 3 LOA days, span 74) or
+    "february" (frequency 4, 2 covered days, discharge hour)."""
+    claim_id = claim_id or f"clm-{uuid.uuid4().hex[:10]}"
+    data = copy.deepcopy(TEMPLATE)
+    data.update(
+        claim_id=claim_id,
+        transaction_type="837I",
+        clearinghouse_id=CLEARINGHOUSE,
+        patient_control_number=pcn or f"I{uuid.uuid4().hex[:12].upper()}",
+        diagnoses=["F200"],
+        place_of_service=None,
+        service_lines=[],
+        source={"session_ids": [], "stay_id": "stay-v2"},
+    )
+    detail: dict[str, Any] = {
+        "type_of_bill": "86",
+        "admission_date": "2026-01-10",
+        "admission_hour": None,
+        "admission_type": "3",
+        "admission_source": "1",
+        "principal_diagnosis": "F20.0",
+        "attending_provider": copy.deepcopy(TEMPLATE["service_lines"][0]["rendering_provider"]),
+    }
+    if cycle == "january":
+        data.update(frequency_code="2", total_charge="5700.00")
+        detail.update(
+            statement_period={"start": "2026-01-10", "end": "2026-01-31"},
+            patient_status="30",
+            occurrence_spans=[{"code": "74", "start": "2026-01-20", "end": "2026-01-22"}],
+            value_codes=[{"code": "80", "amount": "19"}, {"code": "81", "amount": "3"}],
+            service_lines=[
+                institutional_line(claim_id, 1, "1001", "5700.00", 19, "2026-01-10", "2026-01-31"),
+                institutional_line(claim_id, 2, "0183", "0.00", 3, "2026-01-20", "2026-01-22"),
+            ],
+        )
+    elif cycle == "february":
+        data.update(frequency_code="4", total_charge="600.00")
+        detail.update(
+            statement_period={"start": "2026-02-01", "end": "2026-02-03"},
+            patient_status="01",
+            discharge_hour=10,
+            value_codes=[{"code": "80", "amount": "2"}, {"code": "81", "amount": "0"}],
+            service_lines=[
+                institutional_line(claim_id, 1, "1001", "600.00", 2, "2026-02-01", "2026-02-02")
+            ],
+        )
+    else:
+        raise ValueError(cycle)
+    data["institutional"] = detail
+    for key, value in changes.items():
+        if key in InstitutionalDetail.model_fields:
+            detail[key] = value
+        else:
+            data[key] = value
+    return data
+
+
+def institutional_line(
+    claim_id: str,
+    number: int,
+    revenue_code: str,
+    amount: str,
+    days: int,
+    start: str,
+    end: str,
+) -> dict[str, Any]:
+    return {
+        "line_number": number,
+        "line_control_number": f"{claim_id}-{number}",
+        "revenue_code": revenue_code,
+        "amount": amount,
+        "unit_basis": "DA",
+        "units": str(days),
+        "service_from": start,
+        "service_to": end,
+        "charge_ids": [f"ch-{claim_id}-{number}"],
+    }

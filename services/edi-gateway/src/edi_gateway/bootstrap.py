@@ -13,6 +13,7 @@ from common.tenants import TenantDirectory
 from edi_gateway.adapters.transport import LocalFolderDelivery
 from edi_gateway.adapters.x12_validator import Pyx12Validator
 from edi_gateway.domain.envelope import TransactionSetRenderer
+from edi_gateway.domain.institutional import InstitutionalClaimRenderer
 from edi_gateway.domain.model import TransactionType
 from edi_gateway.domain.professional import ProfessionalClaimRenderer
 from edi_gateway.domain.x12 import Delimiters
@@ -29,8 +30,10 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 
 
 def default_renderers() -> dict[TransactionType, TransactionSetRenderer]:
-    # 837I (005010X223A2) plugs in here with #4; its claims wait as PENDING until then.
-    return {TransactionType.PROFESSIONAL: ProfessionalClaimRenderer()}
+    return {
+        TransactionType.PROFESSIONAL: ProfessionalClaimRenderer(),
+        TransactionType.INSTITUTIONAL: InstitutionalClaimRenderer(),
+    }
 
 
 def build_batcher(

@@ -18,15 +18,13 @@ import pytest_asyncio
 from aio_pika.abc import AbstractChannel, AbstractQueue
 
 from common.runtime import ServiceRuntime
-from common.testing.messages import bearer, eventually, publish_event
+from common.testing.messages import bearer, publish_event
 from common.testing.x12 import pyx12_errors
 from contracts.topology import Topology
 from edi_gateway.settings import GatewaySettings
 
 from ..claim_samples import TENANT, X12File, claim_data, submitted_event
-
-READ = "billing.claim.read"
-UPLOAD = Path("var/clearinghouse/upload")  # local-dev's upload folder, relative
+from ..outbound import UPLOAD, headers, outbound_events, transmissions_when_sent
 
 
 @pytest.fixture(scope="module")
@@ -66,39 +64,6 @@ async def edi_out(
     queue = await channel.declare_queue(f"{topology.prefix}edi-it-out", exclusive=True)
     await queue.bind(exchange, routing_key="edi.claim.#")
     yield queue
-
-
-def headers(token: Callable[..., str], tenant: str = TENANT) -> dict[str, str]:
-    return bearer(token(tenant=tenant, scopes=[READ]))
-
-
-async def transmissions_when_sent(
-    client: httpx.AsyncClient, token: Callable[..., str], claim_id: str, seconds: float = 15
-) -> list[dict[str, Any]]:
-    async def probe() -> list[dict[str, Any]] | None:
-        response = await client.get(f"/v1/claims/{claim_id}/transmissions", headers=headers(token))
-        if response.status_code != 200:
-            return None
-        items: list[dict[str, Any]] = response.json()["items"]
-        return items if items and items[0]["interchange_status"] == "SENT" else None
-
-    return await eventually(probe, seconds)
-
-
-async def outbound_events(
-    queue: AbstractQueue, wanted: Callable[[dict[str, Any]], bool], count: int
-) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-
-    async def probe() -> list[dict[str, Any]] | None:
-        message = await queue.get(fail=False, no_ack=True)
-        if message is not None:
-            event = json.loads(message.body)
-            if wanted(event):
-                found.append(event)
-        return found if len(found) >= count else None
-
-    return await eventually(probe, 15)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -33,7 +33,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
 def interchange_file_name(
     tenant_id: str, clearinghouse_id: str, transaction_type: TransactionType, isa13: int
 ) -> str:
-    """``<tenant>_<clearinghouse>_837P_<ISA13>.x12``: ids only, never PHI; the same
+    """``<tenant>_<clearinghouse>_837P_<ISA13>.x12`` (or ``_837I_``): ids only, never PHI; the same
     interchange always gets the same name, so a resend after a crash overwrites nothing
     else and makes no second file."""
     parts = (tenant_id, clearinghouse_id, transaction_type.value)

@@ -2,8 +2,9 @@
 add up and control numbers that match, for any claim transaction type.
 
 What goes between ST and SE is the renderer's business (:class:`TransactionSetRenderer`:
-837P today, 837I next); this module splits the claims into transaction sets of at most
-5,000, numbers them, and keeps where every claim landed (ST02 and segment span)."""
+837P or 837I, one transaction type per functional group); this module splits the claims
+into transaction sets of at most 5,000, numbers them, and keeps where every claim landed
+(ST02 and segment span)."""
 
 from __future__ import annotations
 
@@ -127,6 +128,13 @@ class RenderedInterchange:
         if 1 <= segment_number <= len(self.segment_loops):
             return self.segment_loops[segment_number - 1]
         return None
+
+
+def line_control_numbers(claim: ClaimSubmitted) -> tuple[str, ...]:
+    """The claim's REF*6R values in line order: the 837P lines, or the 837I's SV2 lines."""
+    if claim.institutional is not None:
+        return tuple(line.line_control_number for line in claim.institutional.service_lines)
+    return tuple(line.line_control_number for line in claim.service_lines)
 
 
 def transaction_sets_needed(claim_count: int, per_set: int = MAX_CLAIMS_PER_TRANSACTION_SET) -> int:

@@ -64,6 +64,7 @@ from edi_gateway.domain.envelope import (
     RenderedInterchange,
     Submitter,
     TransactionSetRenderer,
+    line_control_numbers,
     refusals_of,
     render_interchange,
     transaction_sets_needed,
@@ -486,9 +487,7 @@ class ClaimBatcher:
                     isa13=numbers.interchange,
                     gs06=numbers.group,
                     st02=rendered.transaction_set_of[row_id],
-                    line_control_numbers=tuple(
-                        line.line_control_number for line in models[row_id].service_lines
-                    ),
+                    line_control_numbers=line_control_numbers(models[row_id]),
                 )
                 for row_id in rendered.claim_keys
             ]

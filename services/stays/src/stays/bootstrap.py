@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.runtime import ServiceRuntime
-from stays.entrypoints.http import DOMAIN_STATUSES, router
+from stays.entrypoints.http import DOMAIN_STATUSES, members_router, router
 from stays.entrypoints.subscribers import build_handlers
 from stays.settings import StaysSettings
 
@@ -16,7 +16,7 @@ def build_runtime(settings: StaysSettings | None = None) -> ServiceRuntime:
     return ServiceRuntime(
         settings=settings or StaysSettings(),
         handlers=build_handlers(),
-        routers=[router],
+        routers=[router, members_router],
         domain_statuses=DOMAIN_STATUSES,
         title="rcm stays",
     )

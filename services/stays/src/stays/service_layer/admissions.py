@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from common.db import UnitOfWork
-from contracts.events import STAYS_STAY_ADMITTED_V1
-from contracts.events.stays import StayAdmitted
-from contracts.events.stays import StayStatus as ContractStayStatus
 from stays.adapters.db.repository import StayRepository
+from stays.domain import errors
 from stays.domain.model import Admission, Stay, StayRuleViolation
+from stays.service_layer.changes import ChangeSource, announce
 
 
 @dataclass(frozen=True)
@@ -20,6 +19,7 @@ class AdmitStay:
     facility_id: str
     program_id: str
     admission: Admission
+    source: ChangeSource
 
 
 async def admit_stay(uow: UnitOfWork, command: AdmitStay) -> Stay:
@@ -37,18 +37,15 @@ async def admit_stay(uow: UnitOfWork, command: AdmitStay) -> Stay:
         facility_id=command.facility_id,
         program_id=command.program_id,
         admission=command.admission,
+        recorded=command.source.recorded(),
     )
+    change = stay.changes[-1]
     if not await repository.add(stay):
         # A concurrent writer committed this stay id first; read committed sees it now.
         winner = await repository.get(command.tenant_id, command.stay_id)
         assert winner is not None
         return _same_or_refuse(winner, command)
-    uow.publish(
-        type=STAYS_STAY_ADMITTED_V1,
-        tenant_id=stay.tenant_id,
-        subject=stay.stay_id,
-        data=admitted_event_data(stay),
-    )
+    announce(uow, stay, change)
     return stay
 
 
@@ -56,18 +53,6 @@ def _same_or_refuse(existing: Stay, command: AdmitStay) -> Stay:
     if existing.same_admission(command.member_id, command.program_id, command.admission):
         return existing
     raise StayRuleViolation(
-        "STAY_ALREADY_ADMITTED",
+        errors.STAY_ALREADY_ADMITTED,
         f"stay {command.stay_id} exists with a different admission; send a correction",
-    )
-
-
-def admitted_event_data(stay: Stay) -> StayAdmitted:
-    return StayAdmitted(
-        stay_id=stay.stay_id,
-        stay_version=max(1, stay.version),
-        member_id=stay.member_id,
-        facility_id=stay.facility_id,
-        program_id=stay.program_id,
-        status=ContractStayStatus(stay.status.value),
-        admission=stay.admission,
     )

@@ -17,6 +17,7 @@ HEADER_ERROR_CODE = "x-rcm-error-code"
 HEADER_ERROR_REASON = "x-rcm-error-reason"
 HEADER_ORIGINAL_ROUTING_KEY = "x-rcm-original-routing-key"
 HEADER_SERVICE = "x-rcm-service"
+HEADER_ATTEMPTS = "x-rcm-attempts"
 HEADER_TENANT = "x-rcm-tenant"
 HEADER_CORRELATION = "x-correlation-id"
 

@@ -380,6 +380,9 @@ class EventConsumer:
                 names.HEADER_ERROR_REASON: reason[:2000],
                 names.HEADER_ORIGINAL_ROUTING_KEY: routing_key,
                 names.HEADER_SERVICE: self.service,
+                # The DLQ is a quorum queue too and restarts x-delivery-count: keep how
+                # many times this service tried.
+                names.HEADER_ATTEMPTS: delivery_count(message) + 1,
             }
         )
         if event is not None:

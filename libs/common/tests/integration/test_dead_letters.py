@@ -26,6 +26,7 @@ from common.inbox import INBOX
 from common.messaging import EventHandlers, HandlerContext, PermanentEventError
 from contracts.envelope import CloudEvent
 from contracts.topology import (
+    HEADER_ATTEMPTS,
     HEADER_ERROR_CODE,
     HEADER_ERROR_REASON,
     HEADER_ORIGINAL_ROUTING_KEY,
@@ -338,4 +339,5 @@ async def test_an_event_about_something_never_recorded_is_dead_lettered_with_its
     assert world.behaviour.attempts[event.id] == DELIVERY_LIMIT + 1
     assert world.behaviour.final_attempts[event.id] is True
     assert dead.headers[HEADER_ERROR_CODE] == "STAY_UNKNOWN"
+    assert dead.headers[HEADER_ATTEMPTS] == DELIVERY_LIMIT + 1
     assert await world.db.count(world.db.things, world.db.things.c.id == "s-0") == 0

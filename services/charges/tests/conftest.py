@@ -19,7 +19,9 @@ import yaml
 from sqlalchemy import select
 
 from charges.bootstrap import MIGRATIONS, build_runtime
+from charges.service_layer.stay_days import Clock
 from charges.settings import ChargesSettings
+from common.db import utcnow
 from common.inbox import INBOX
 from common.migrations import migrate
 from common.outbox import OUTBOX
@@ -132,18 +134,26 @@ def settings(
 ) -> ChargesSettings:
     # prefetch 1: deliveries are applied one after another, so an event published after
     # another is applied after it (the tests use that to know a skipped event was seen).
+    # The day-charge sweep runs once at start; tests sweep when they choose to.
     return service_settings(
         ChargesSettings,
         db_schema=schema,
         topology_prefix=topology.prefix,
         prefetch=1,
         tenant_config_dir=tenant_dir,
+        day_charges_interval_seconds=3600,
     )
 
 
 @pytest.fixture(scope="module")
-async def runtime(settings: ChargesSettings) -> AsyncIterator[ServiceRuntime]:
-    runtime = build_runtime(settings)
+def clock() -> Clock:
+    """Now, as the runtime sees it (which stay days are complete); a module may set its own."""
+    return utcnow
+
+
+@pytest.fixture(scope="module")
+async def runtime(settings: ChargesSettings, clock: Clock) -> AsyncIterator[ServiceRuntime]:
+    runtime = build_runtime(settings, clock=clock)
     await runtime.start()
     try:
         yield runtime

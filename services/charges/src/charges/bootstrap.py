@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from charges.entrypoints.background import day_charge_sweep
 from charges.entrypoints.http import DOMAIN_STATUSES, router
 from charges.entrypoints.subscribers import build_handlers
+from charges.service_layer.stay_days import Clock
 from charges.settings import ChargesSettings
+from common.db import utcnow
 from common.runtime import ServiceRuntime
 from contracts.tenant import TenantConfig
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 
 
-def build_runtime(settings: ChargesSettings | None = None) -> ServiceRuntime:
+def build_runtime(
+    settings: ChargesSettings | None = None, *, clock: Clock = utcnow
+) -> ServiceRuntime:
+    """``clock``: now, which says which stay days are complete (tests set their own)."""
+    settings = settings or ChargesSettings()
     runtime: ServiceRuntime
 
     def tenant(tenant_id: str) -> TenantConfig:
@@ -21,9 +28,16 @@ def build_runtime(settings: ChargesSettings | None = None) -> ServiceRuntime:
         return runtime.tenants.get(tenant_id)
 
     runtime = ServiceRuntime(
-        settings=settings or ChargesSettings(),
-        handlers=build_handlers(tenant),
+        settings=settings,
+        handlers=build_handlers(tenant, clock),
         routers=[router],
+        background=[
+            day_charge_sweep(
+                clock,
+                interval=settings.day_charges_interval_seconds,
+                batch_size=settings.day_charges_batch_size,
+            )
+        ],
         domain_statuses=DOMAIN_STATUSES,
         title="rcm charges",
     )

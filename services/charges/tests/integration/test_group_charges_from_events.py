@@ -15,7 +15,7 @@ import pytest
 from aio_pika.abc import AbstractChannel
 
 from charges.adapters.db.charges_repository import ChargeRepository
-from charges.domain.charges import ClaimHold, GroupCharge, charge_id_for
+from charges.domain.charges import Charge, ClaimHold, charge_id_for
 from common.runtime import ServiceRuntime
 from common.testing.messages import eventually, next_dead_letter
 from contracts.envelope import CloudEvent
@@ -73,7 +73,7 @@ async def members(
 
 async def session_charges(
     runtime: ServiceRuntime, session_id: str, tenant: str = TENANT
-) -> list[GroupCharge]:
+) -> list[Charge]:
     async with runtime.sessionmaker() as session:
         return await ChargeRepository(session).of_session(tenant, session_id)
 
@@ -300,7 +300,7 @@ async def test_claims_news_moves_charges_on_claim_billed_and_back_to_ready_in_or
     await close(publish, applied, session_id, roster=roster)
     charge_id = charge_id_for(TENANT, session_id, f"{prefix}-1")
 
-    async def claim(status: str) -> GroupCharge:
+    async def claim(status: str) -> Charge:
         data = claim_status_data(claim_id, status, [charge_id])
         await applied(await publish(CLAIM_STATUS_CHANGED_V1, data, tenant=TENANT))
         [charge] = [

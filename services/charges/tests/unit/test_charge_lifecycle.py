@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from charges.domain.charges import (
+    Charge,
     ChargeRuleViolation,
-    GroupCharge,
     PricingOverride,
 )
 from charges.domain.pricing import CoverageOnDate, price_session
@@ -27,12 +27,12 @@ ACME = CoverageOnDate(
 )
 
 
-def built(**kwargs: object) -> GroupCharge:
+def built(**kwargs: object) -> Charge:
     terms = price_session(closed(**kwargs), DEMO).terms_for("m-1", ACME, PricingOverride())  # type: ignore[arg-type]
-    return GroupCharge.build("demo-bh", "ch-1", terms)
+    return Charge.build("demo-bh", "ch-1", terms)
 
 
-def on_claim(status: ClaimStatus, version: int = 1) -> GroupCharge:
+def on_claim(status: ClaimStatus, version: int = 1) -> Charge:
     charge = built().with_claim_status("clm-1", version, status, named=True)
     assert charge is not None
     return charge

@@ -1,6 +1,7 @@
-"""A group charge and its life (SPEC 5): built when a session closes, re-priced when it
-closes again, voided when it reopens, fixed or re-checked by an operator, put on and taken
-off claims. Every change makes a new ``version``; nothing else changes a charge.
+"""A charge and its life (SPEC 5): a group charge (one participant of a closed session) or
+a day charge (one day of a stay). Built, re-priced when its source changes (a session closes
+again, a stay changes), voided, fixed or re-checked by an operator, put on and taken off
+claims. Every change makes a new ``version``; nothing else changes a charge.
 
 Which claim statuses hold a charge (decided here, once):
 
@@ -14,7 +15,15 @@ Which claim statuses hold a charge (decided here, once):
 A charge is *locked* against a forced reopen when its claim went out to the payer
 (SUBMITTED or ACCEPTED, i.e. also BILLED), the very rule attendance applies before it
 reopens. Operators' fixes and voids are stricter: any charge on a claim is left to the
-claims side (reverse first), a void charge stays void."""
+claims side (reverse first), a void charge stays void.
+
+A day charge follows its stay instead (``rewritten_from_stay``, ``voided_by_stay``): the
+stay is what happened, so a day whose content the stay changes gets a new version even on
+a claim, even one sent to the payer. It keeps its claim (ON_CLAIM or BILLED): the claims
+service sees a version that prints differently, and the stay event that caused it marks
+that claim STALE (rebuilt when not yet submitted, reversed or replaced by an operator when
+it was). A day the stay no longer has is VOID and leaves its claim. A day an operator voided
+stays void whatever the stay says later."""
 
 from __future__ import annotations
 
@@ -26,13 +35,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from common.errors import DomainError
-from contracts.events.charges import ChargeStatus
+from contracts.events.charges import ChargeKind, ChargeStatus, FilingType, UnitBasis
 from contracts.events.claims import ClaimStatus
 
 CENT = Decimal("0.01")
 
 # Fixed forever: charge ids computed today must be the ones computed after any upgrade.
 _CHARGE_ID_NAMESPACE = uuid.UUID("6f1c2a9e-3b7d-5e48-9a0c-5d2e7f8b1c34")
+_DAY_CHARGE_ID_NAMESPACE = uuid.UUID("0b6e3d52-7c1a-5f49-8e2d-94a3c6f1d7b8")
 
 
 def charge_id_for(tenant_id: str, session_id: str, member_id: str) -> str:
@@ -42,6 +52,14 @@ def charge_id_for(tenant_id: str, session_id: str, member_id: str) -> str:
     characters and ``a-b`` + ``c`` must not collide with ``a`` + ``b-c``."""
     key = "\x1f".join((tenant_id, session_id, member_id))
     return f"ch-{uuid.uuid5(_CHARGE_ID_NAMESPACE, key).hex}"
+
+
+def day_charge_id_for(tenant_id: str, stay_id: str, day: date) -> str:
+    """The one charge id of a stay's day: every rewrite of the day (a late leave, a
+    corrected admission, a replayed feed) lands on it as a new version, never a second
+    charge. A namespace of its own: no session and member can name a stay's day."""
+    key = "\x1f".join((tenant_id, stay_id, day.isoformat()))
+    return f"ch-{uuid.uuid5(_DAY_CHARGE_ID_NAMESPACE, key).hex}"
 
 
 def money(amount: Decimal) -> Decimal:
@@ -65,6 +83,14 @@ class IssueCode(StrEnum):
     MISSING_RATE = "MISSING_RATE"
     PAYER_NOT_CONFIGURED = "PAYER_NOT_CONFIGURED"
     CODE_NOT_ASSIGNED = "CODE_NOT_ASSIGNED"
+
+
+class VoidCause(StrEnum):
+    """Who voided a charge: its source (a reopened session, a day the stay no longer has)
+    or an operator. A stay brings back a day it voided, never one an operator voided."""
+
+    SOURCE = "SOURCE"
+    OPERATOR = "OPERATOR"
 
 
 @dataclass(frozen=True)
@@ -114,14 +140,25 @@ class GroupContext:
 
 
 @dataclass(frozen=True)
+class StayDayContext:
+    """Where a day charge comes from: its stay, and the stay version its content was last
+    written from. The version is left out of comparisons (``compare=False``): a newer stay
+    version that bills the day alike is no change to the day."""
+
+    stay_id: str
+    stay_version: int = field(compare=False)
+
+
+@dataclass(frozen=True)
 class ChargeTerms:
-    """Everything pricing decides about one participant's charge."""
+    """Everything pricing decides about one charge: a group participant's (``group``) or a
+    stay day's (``stay``)."""
 
     member_id: str
     program_id: str
     facility_id: str
     date_of_service: date
-    procedure_code: str
+    procedure_code: str | None
     modifiers: tuple[str, ...]
     units: Decimal
     rate: Decimal
@@ -130,8 +167,34 @@ class ChargeTerms:
     coverage_id: str | None
     rendering_provider_id: str | None
     place_of_service: str | None
-    group: GroupContext
     issues: tuple[Issue, ...]
+    group: GroupContext | None = None
+    stay: StayDayContext | None = None
+    revenue_code: str | None = None
+    unit_basis: UnitBasis = UnitBasis.UNITS
+    covered: bool = True
+
+    def __post_init__(self) -> None:
+        if (self.group is None) == (self.stay is None):
+            raise ValueError("a charge comes from a group session or a stay, one of them")
+
+    @property
+    def kind(self) -> ChargeKind:
+        return ChargeKind.PER_DIEM if self.stay is not None else ChargeKind.GROUP
+
+    @property
+    def filing_type(self) -> FilingType:
+        if self.kind is ChargeKind.PER_DIEM:
+            return FilingType.INSTITUTIONAL
+        return FilingType.PROFESSIONAL
+
+    @property
+    def source_id(self) -> str:
+        """The session id or the stay id."""
+        if self.stay is not None:
+            return self.stay.stay_id
+        assert self.group is not None
+        return self.group.session_id
 
     @property
     def status(self) -> ChargeStatus:
@@ -180,7 +243,7 @@ class ClaimHold:
 
 
 @dataclass(frozen=True)
-class GroupCharge:
+class Charge:
     tenant_id: str
     charge_id: str
     version: int
@@ -191,9 +254,10 @@ class GroupCharge:
     #: The newest news applied per claim that ever named the charge (order safety).
     claim_marks: Mapping[str, ClaimMark] = field(default_factory=dict)
     void_reason: str | None = None
+    void_cause: VoidCause | None = None
 
     @classmethod
-    def build(cls, tenant_id: str, charge_id: str, terms: ChargeTerms) -> GroupCharge:
+    def build(cls, tenant_id: str, charge_id: str, terms: ChargeTerms) -> Charge:
         return cls(tenant_id, charge_id, 1, terms.status, terms)
 
     # ------------------------------------------------------------------ state
@@ -206,7 +270,7 @@ class GroupCharge:
             and self.claim.claim_status in SENT_TO_PAYER
         )
 
-    def _next(self, **changes: object) -> GroupCharge:
+    def _next(self, **changes: object) -> Charge:
         return replace(self, version=self.version + 1, **changes)  # type: ignore[arg-type]
 
     def _refuse_if_sent(self) -> None:
@@ -235,28 +299,33 @@ class GroupCharge:
                 claim_id=self.claim.claim_id,
             )
 
-    def _priced(self, terms: ChargeTerms, override: PricingOverride) -> GroupCharge | None:
+    def _priced(self, terms: ChargeTerms, override: PricingOverride) -> Charge | None:
         status = terms.status
         if (self.status, self.terms, self.override, self.claim) == (status, terms, override, None):
             return None
         return self._next(
-            status=status, terms=terms, override=override, claim=None, void_reason=None
+            status=status,
+            terms=terms,
+            override=override,
+            claim=None,
+            void_reason=None,
+            void_cause=None,
         )
 
     # ------------------------------------------------------------------ changes
 
-    def rebuilt(self, terms: ChargeTerms) -> GroupCharge | None:
+    def rebuilt(self, terms: ChargeTerms) -> Charge | None:
         """The charge priced from a new close of its session (READY or NEEDS_FIX again,
         whatever it was, unless a claim already went out with it). None: no change."""
         self._refuse_if_sent()
         return self._priced(terms, self.override)
 
-    def rechecked(self, terms: ChargeTerms) -> GroupCharge | None:
+    def rechecked(self, terms: ChargeTerms) -> Charge | None:
         """The charge priced again from what is known now (coverage arrived, generate)."""
         self.require_editable()
         return self._priced(terms, self.override)
 
-    def fixed(self, override: PricingOverride, terms: ChargeTerms) -> GroupCharge | None:
+    def fixed(self, override: PricingOverride, terms: ChargeTerms) -> Charge | None:
         """The operator's override applied; ``terms`` were priced with it."""
         self.require_editable()
         if not override.empty and not (override.reason and override.reason.strip()):
@@ -265,23 +334,62 @@ class GroupCharge:
             )
         return self._priced(terms, self.override.then(override))
 
-    def voided_by_operator(self, reason: str) -> GroupCharge | None:
+    def voided_by_operator(self, reason: str) -> Charge | None:
         if self.status is ChargeStatus.VOID:
             return None
         self.require_editable()
-        return self._next(status=ChargeStatus.VOID, claim=None, void_reason=reason)
+        return self._next(
+            status=ChargeStatus.VOID,
+            claim=None,
+            void_reason=reason,
+            void_cause=VoidCause.OPERATOR,
+        )
 
-    def voided_by_reopen(self, reason: str) -> GroupCharge | None:
+    def voided_by_reopen(self, reason: str) -> Charge | None:
         """Void because attendance reopened the session; a charge on a claim not yet sent
         is voided too (its claim is rebuilt by the claims service), one sent is not."""
         if self.status is ChargeStatus.VOID:
             return None
         self._refuse_if_sent()
-        return self._next(status=ChargeStatus.VOID, claim=None, void_reason=reason)
+        return self._next(
+            status=ChargeStatus.VOID, claim=None, void_reason=reason, void_cause=VoidCause.SOURCE
+        )
+
+    def rewritten_from_stay(self, terms: ChargeTerms, override: PricingOverride) -> Charge | None:
+        """The day as a newer stay version bills it (see the module's note). None when it
+        bills alike (the stay version alone moved) or an operator voided the day."""
+        if self.status is ChargeStatus.VOID:
+            if self.void_cause is VoidCause.OPERATOR:
+                return None
+            # The stay has the day again (an undone discharge, a corrected admission).
+            return self._next(
+                status=terms.status,
+                terms=terms,
+                override=override,
+                claim=None,
+                void_reason=None,
+                void_cause=None,
+            )
+        if (self.terms, self.override) == (terms, override):
+            return None
+        if self.claim is None or terms.issues:
+            # Not on a claim, or no longer billable as it is: the claims service lets go
+            # of a NEEDS_FIX version (with_claim_status), so this one does too.
+            return self._next(status=terms.status, terms=terms, override=override, claim=None)
+        return self._next(terms=terms, override=override)
+
+    def voided_by_stay(self, reason: str) -> Charge | None:
+        """Void: the stay no longer has this day (entered in error, admitted later,
+        discharged earlier). Also on a claim already sent: the stay is what happened."""
+        if self.status is ChargeStatus.VOID:
+            return None
+        return self._next(
+            status=ChargeStatus.VOID, claim=None, void_reason=reason, void_cause=VoidCause.SOURCE
+        )
 
     def with_claim_status(
         self, claim_id: str, claim_version: int, status: ClaimStatus, *, named: bool
-    ) -> GroupCharge | None:
+    ) -> Charge | None:
         """Apply where a claim stands. ``named``: the claim lists this charge; a charge the
         claim held and no longer lists is released. Returns None for news older than what
         was applied about that claim; a charge with only its claim marks moved keeps its
@@ -308,14 +416,14 @@ class GroupCharge:
         return marked._next(status=self.terms.status, claim=None)
 
 
-def blocking_claim_ids(charges: Iterable[GroupCharge]) -> list[str]:
+def blocking_claim_ids(charges: Iterable[Charge]) -> list[str]:
     """The claims, already sent to the payer, that hold any of ``charges``."""
     return sorted(
         {c.claim.claim_id for c in charges if c.on_claim_sent_to_payer and c.claim is not None}
     )
 
 
-def refuse_reopen_over_sent_claims(session_id: str, charges: Iterable[GroupCharge]) -> None:
+def refuse_reopen_over_sent_claims(session_id: str, charges: Iterable[Charge]) -> None:
     """SPEC 3: a session whose charges sit on a claim already submitted or billed is not
     reopened (nor re-priced) until those claims are reversed."""
     claim_ids = blocking_claim_ids(charges)

@@ -15,6 +15,7 @@ What pricing cannot decide it names as an issue (NEEDS_FIX) instead of guessing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from group_billing import (
@@ -83,10 +84,10 @@ class SessionPricing:
         day = closed.session_date
         issues: list[Issue] = []
 
-        payer_id, coverage_id = _bill_to(coverage, override)
+        payer_id, coverage_id = bill_to(coverage, override)
         if payer_id is None:
-            issues.append(_no_coverage(coverage, day.isoformat()))
-        payer = self._payer(payer_id, issues)
+            issues.append(no_coverage_issue(coverage, day))
+        payer = configured_payer(self.tenant, payer_id, issues)
 
         rate = self._rate(override, issues)
         issues += [
@@ -95,15 +96,7 @@ class SessionPricing:
             if issue.blocks_billing
         ]
         if self.tenant.enforce_code_assignment:
-            # Billing code assignments (seed 004) are not recorded by this service yet: with
-            # enforcement on, no assignment can be confirmed, so none is assumed.
-            issues.append(
-                Issue(
-                    IssueCode.CODE_NOT_ASSIGNED,
-                    f"code {closed.service_code} is not known to be assigned to the member "
-                    "or the rendering staff on the date of service",
-                )
-            )
+            issues.append(code_not_assigned_issue(closed.service_code))
 
         modifiers: tuple[str, ...] = ()
         units = Decimal(1)
@@ -136,20 +129,6 @@ class SessionPricing:
             issues=tuple(issues),
         )
 
-    def _payer(self, payer_id: str | None, issues: list[Issue]) -> Payer | None:
-        if payer_id is None:
-            return None
-        try:
-            return self.tenant.payer(payer_id)
-        except ConfigLookupError:
-            issues.append(
-                Issue(
-                    IssueCode.PAYER_NOT_CONFIGURED,
-                    f"payer {payer_id} is not in the tenant configuration",
-                )
-            )
-            return None
-
     def _rate(self, override: PricingOverride, issues: list[Issue]) -> Decimal:
         if override.rate is not None:
             return money(override.rate)
@@ -160,7 +139,9 @@ class SessionPricing:
         return money(self.band_rate) if self.band_rate is not None else ZERO
 
 
-def _bill_to(coverage: CoverageOnDate, override: PricingOverride) -> tuple[str | None, str | None]:
+def bill_to(coverage: CoverageOnDate, override: PricingOverride) -> tuple[str | None, str | None]:
+    """(payer id, coverage id) a charge bills: the operator's override, else the member's
+    primary coverage on the date of service."""
     if override.payer_id is not None:
         return override.payer_id, override.coverage_id
     if coverage.coverage is not None:
@@ -168,13 +149,41 @@ def _bill_to(coverage: CoverageOnDate, override: PricingOverride) -> tuple[str |
     return None, None
 
 
-def _no_coverage(coverage: CoverageOnDate, day: str) -> Issue:
+def no_coverage_issue(coverage: CoverageOnDate, day: date) -> Issue:
     message = (
-        f"no primary coverage in force on {day}"
+        f"no primary coverage in force on {day.isoformat()}"
         if coverage.member_known
         else "the member's record (with its coverage) has not arrived yet"
     )
     return Issue(IssueCode.NO_ACTIVE_COVERAGE, message)
+
+
+def configured_payer(
+    tenant: TenantConfig, payer_id: str | None, issues: list[Issue]
+) -> Payer | None:
+    """The payer's configuration; PAYER_NOT_CONFIGURED added to ``issues`` when it has none."""
+    if payer_id is None:
+        return None
+    try:
+        return tenant.payer(payer_id)
+    except ConfigLookupError:
+        issues.append(
+            Issue(
+                IssueCode.PAYER_NOT_CONFIGURED,
+                f"payer {payer_id} is not in the tenant configuration",
+            )
+        )
+        return None
+
+
+def code_not_assigned_issue(code: str) -> Issue:
+    # Billing code assignments (seed 004) are not recorded by this service yet: with
+    # enforcement on, no assignment can be confirmed, so none is assumed.
+    return Issue(
+        IssueCode.CODE_NOT_ASSIGNED,
+        f"code {code} is not known to be assigned to the member or the rendering staff on "
+        "the date of service",
+    )
 
 
 def price_session(closed: GroupSessionClosed, tenant: TenantConfig) -> SessionPricing:

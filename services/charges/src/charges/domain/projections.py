@@ -76,6 +76,26 @@ class MemberCoverage:
                 member_id=self.member_id,
             )
 
+    def primary_coverage_on(self, on: date) -> CoveragePeriod | None:
+        """The primary coverage in force on ``on`` (both ends inclusive), or None.
+
+        In force whatever the member's current ``active`` flag says: a member made inactive
+        today was still covered for last month's days. Should two primary periods both be
+        in force (the EHR feed refuses that, but a feed is not a guarantee), the one that
+        started last wins, then the lower coverage id: a later policy supersedes one left
+        open by mistake."""
+        in_force = [
+            c
+            for c in self.coverages
+            if c.is_primary
+            and c.effective_from <= on
+            and (c.effective_to is None or on <= c.effective_to)
+        ]
+        if not in_force:
+            return None
+        latest = max(c.effective_from for c in in_force)
+        return min((c for c in in_force if c.effective_from == latest), key=lambda c: c.coverage_id)
+
 
 @dataclass(frozen=True)
 class Provider:

@@ -5,23 +5,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from charges.adapters.db.charges_repository import ChargeFilter
-from charges.domain.charges import GroupCharge
+from charges.domain.charges import Charge
 from charges.domain.projections import CoveragePeriod
 from charges.service_layer.corrections import FixCharge, fix_charge, void_charge
 from charges.service_layer.coverage import primary_coverage_on
 from charges.service_layer.group_sessions import generate_session_charges
-from charges.service_layer.queries import AgedCharge, aged, get_charge, list_charges
+from charges.service_layer.queries import (
+    AgedCharge,
+    StayCharges,
+    aged,
+    get_charge,
+    list_charges,
+    list_charges_by_stay,
+)
 from charges.service_layer.recording import charge_contract
 from common.http import Principal, Problem, require_scopes
 from common.runtime import ServiceRuntime
 from contracts.codes import Money
-from contracts.events.charges import Charge, ChargeStatus
+from contracts.events.charges import Charge as ChargeMessage
+from contracts.events.charges import ChargeStatus
 from contracts.tenant import TenantConfig
 
 CLAIM_READ = "billing.claim.read"
@@ -45,6 +53,8 @@ DOMAIN_STATUSES: dict[str, int] = {
     "PAYER_NOT_CONFIGURED": 422,
     "COVERAGE_NOT_FOUND": 422,
     "COVERAGE_PAYER_MISMATCH": 422,
+    "NOT_A_STAY_DAY": 409,
+    "PROGRAM_NOT_INSTITUTIONAL": 422,
 }
 
 
@@ -108,7 +118,7 @@ class ChargeOverrideOut(BaseModel):
     reason: str | None
 
 
-class ChargeOut(Charge):
+class ChargeOut(ChargeMessage):
     """A charge as ``charges.charges.recorded.v1`` carries it, with what an operator
     needs besides."""
 
@@ -118,8 +128,37 @@ class ChargeOut(Charge):
     void_reason: str | None
 
 
+class StayChargesOut(BaseModel):
+    """A stay's header in the charge worklist: the stay as charges knows it, totals over
+    its listed charges that are not void, and those charges in date order."""
+
+    stay_id: str
+    stay_version: int | None = Field(description="the newest stay version applied")
+    stay_status: str | None = Field(description="ADMITTED, DISCHARGED or ENTERED_IN_ERROR")
+    member_id: str
+    program_id: str
+    facility_id: str
+    admit_date: date | None
+    discharge_date: date | None
+    first_date: date = Field(description="earliest date of service listed")
+    last_date: date = Field(description="latest date of service listed")
+    day_count: int = Field(description="days listed that are not void")
+    covered_days: int
+    leave_days: int = Field(description="LOA (non-covered) days")
+    total_amount: Money = Field(description="sum of the amounts of the days not void")
+    ready: int
+    needs_fix: int
+    on_claim: int
+    billed: int
+    void: int
+    charges: list[ChargeOut]
+
+
 class ChargeList(BaseModel):
-    items: list[ChargeOut]
+    items: list[ChargeOut] = Field(description="the charges; empty with group_by=stay")
+    stays: list[StayChargesOut] | None = Field(
+        default=None, description="with group_by=stay: one header per stay with its charges"
+    )
 
 
 class SessionChargesOut(BaseModel):
@@ -139,7 +178,9 @@ class FixChargeIn(BaseModel):
         default=None, min_length=1, max_length=64, description="one of the member's coverages"
     )
     rate: Annotated[Money, Field(gt=0)] | None = Field(
-        default=None, description="rate per participant overriding the band rate"
+        default=None,
+        description="overrides the band rate (group charge) or the day's rate (day charge; "
+        "kept while the day keeps its revenue code)",
     )
     reason: str | None = Field(default=None, min_length=1, max_length=300)
 
@@ -171,8 +212,36 @@ def _charge_out(item: AgedCharge) -> ChargeOut:
     )
 
 
-def _one_out(request: Request, tenant_id: str, charge: GroupCharge) -> ChargeOut:
+def _one_out(request: Request, tenant_id: str, charge: Charge) -> ChargeOut:
     return _charge_out(aged([charge], _tenants(request), tenant_id)[0])
+
+
+def _stay_out(group: StayCharges) -> StayChargesOut:
+    charges = [item.charge for item in group.charges]
+    first = charges[0].terms
+    stay = group.stay
+    return StayChargesOut(
+        stay_id=group.stay_id,
+        stay_version=stay.stay_version if stay is not None else None,
+        stay_status=stay.status.value if stay is not None else None,
+        member_id=stay.member_id if stay is not None else first.member_id,
+        program_id=stay.program_id if stay is not None else first.program_id,
+        facility_id=stay.facility_id if stay is not None else first.facility_id,
+        admit_date=stay.admit_date if stay is not None else None,
+        discharge_date=stay.discharge_date if stay is not None else None,
+        first_date=min(c.terms.date_of_service for c in charges),
+        last_date=max(c.terms.date_of_service for c in charges),
+        day_count=len(group.billable),
+        covered_days=group.covered_days,
+        leave_days=group.leave_days,
+        total_amount=group.total_amount,
+        ready=group.count(ChargeStatus.READY),
+        needs_fix=group.count(ChargeStatus.NEEDS_FIX),
+        on_claim=group.count(ChargeStatus.ON_CLAIM),
+        billed=group.count(ChargeStatus.BILLED),
+        void=group.count(ChargeStatus.VOID),
+        charges=[_charge_out(item) for item in group.charges],
+    )
 
 
 @router.get("/charges", response_model=ChargeList, tags=["charges"], summary="List charges")
@@ -185,10 +254,16 @@ async def get_charges(
     status: ChargeStatus | None = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
+    group_by: Annotated[
+        Literal["stay"] | None,
+        Query(description="stay: stay charges only, one header per stay; limit/offset count stays"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ChargeList:
-    """The tenant's charges, newest date of service first, each with its age in days."""
+    """The tenant's charges, newest date of service first, each with its age in days; or,
+    with ``group_by=stay``, the stays' day charges under a header per stay (the stay with
+    the latest day first, its days in date order)."""
     if date_from is not None and date_to is not None and date_to < date_from:
         raise Problem(422, "DATE_RANGE_OUT_OF_ORDER", "'to' is before 'from'")
     where = ChargeFilter(
@@ -200,6 +275,11 @@ async def get_charges(
         date_to=date_to,
     )
     async with _runtime(request).sessionmaker() as session:
+        if group_by == "stay":
+            stays = await list_charges_by_stay(
+                session, _tenants(request), principal.tenant_id, where, limit=limit, offset=offset
+            )
+            return ChargeList(items=[], stays=[_stay_out(group) for group in stays])
         items = await list_charges(
             session, _tenants(request), principal.tenant_id, where, limit=limit, offset=offset
         )

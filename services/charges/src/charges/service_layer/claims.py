@@ -5,7 +5,7 @@ held them is reversed or replaced or no longer lists them (see ``domain.charges`
 from __future__ import annotations
 
 from charges.adapters.db.charges_repository import ChargeRepository
-from charges.domain.charges import GroupCharge
+from charges.domain.charges import Charge
 from charges.service_layer.recording import ChargeUpdate, Provenance, record_changes
 from common.db import UnitOfWork
 from common.logging import get_logger
@@ -17,7 +17,7 @@ log = get_logger(__name__)
 
 async def apply_claim_status(
     uow: UnitOfWork, tenant_id: str, claim: ClaimStatusChanged, event_id: str
-) -> list[GroupCharge]:
+) -> list[Charge]:
     repository = ChargeRepository(uow.session)
     named = set(claim.charge_ids)
     charges = {c.charge_id: c for c in await repository.get_many(tenant_id, named, for_update=True)}

@@ -1,6 +1,7 @@
-"""Use cases that correct one charge: an operator's fix (an override with its reason, or a
-plain re-check), an operator's void, and the automatic re-check of a member's charges that
-lacked coverage when the member's record (with its coverage) arrives."""
+"""Use cases that correct one charge, a group charge or a stay's day charge alike: an
+operator's fix (an override with its reason, or a plain re-check), an operator's void, and
+the automatic re-check of a member's charges that lacked coverage when the member's record
+(with its coverage) arrives."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from decimal import Decimal
 from charges.adapters.db.charges_repository import ChargeRepository
 from charges.adapters.db.repository import ProjectionRepository
 from charges.domain.charges import (
+    Charge,
     ChargeNotFound,
     ChargeRuleViolation,
-    GroupCharge,
     IssueCode,
     PricingOverride,
 )
 from charges.domain.pricing import price_session
 from charges.service_layer.group_sessions import TenantLookup, terms_for_member
 from charges.service_layer.recording import ChargeUpdate, Provenance, record_changes
+from charges.service_layer.stay_days import price_written_day
 from common.db import UnitOfWork
 from common.logging import get_logger
 from contracts.events.charges import ChargeChange
@@ -42,7 +44,7 @@ class FixCharge:
     reason: str | None = None
 
 
-async def _locked_charge(uow: UnitOfWork, tenant_id: str, charge_id: str) -> GroupCharge:
+async def _locked_charge(uow: UnitOfWork, tenant_id: str, charge_id: str) -> Charge:
     charge = await ChargeRepository(uow.session).get(tenant_id, charge_id, for_update=True)
     if charge is None:
         raise ChargeNotFound(charge_id)
@@ -50,7 +52,7 @@ async def _locked_charge(uow: UnitOfWork, tenant_id: str, charge_id: str) -> Gro
 
 
 async def _override(
-    uow: UnitOfWork, tenant: TenantConfig, charge: GroupCharge, command: FixCharge
+    uow: UnitOfWork, tenant: TenantConfig, charge: Charge, command: FixCharge
 ) -> PricingOverride:
     """The command's override, checked against the configuration and the member's record."""
     payer_id = command.payer_id
@@ -86,23 +88,27 @@ async def _override(
 
 
 async def _repriced(
-    uow: UnitOfWork, tenant: TenantConfig, charge: GroupCharge, override: PricingOverride
-) -> GroupCharge | None:
-    """``charge`` priced again from its session's close, with ``override`` on top of the
-    charge's own (None: nothing changes)."""
-    ledger = await ChargeRepository(uow.session).get_session(
-        tenant.tenant_id, charge.terms.group.session_id
-    )
-    assert ledger is not None and ledger.closed is not None, "a charge comes from a close"
-    pricing = price_session(ledger.closed, tenant)
+    uow: UnitOfWork, tenant: TenantConfig, charge: Charge, override: PricingOverride
+) -> Charge | None:
+    """``charge`` priced again from its source (its session's close, or its stay as kept
+    now), with ``override`` on top of the charge's own (None: nothing changes)."""
     combined = charge.override.then(override)
-    terms = await terms_for_member(uow, pricing, charge.terms.member_id, combined)
+    if charge.terms.stay is not None:
+        terms = await price_written_day(uow, tenant, charge, combined)
+    else:
+        assert charge.terms.group is not None, "a charge comes from a session or a stay"
+        ledger = await ChargeRepository(uow.session).get_session(
+            tenant.tenant_id, charge.terms.group.session_id
+        )
+        assert ledger is not None and ledger.closed is not None, "a charge comes from a close"
+        pricing = price_session(ledger.closed, tenant)
+        terms = await terms_for_member(uow, pricing, charge.terms.member_id, combined)
     if override.empty:
         return charge.rechecked(terms)
     return charge.fixed(override, terms)
 
 
-async def fix_charge(uow: UnitOfWork, tenants: TenantLookup, command: FixCharge) -> GroupCharge:
+async def fix_charge(uow: UnitOfWork, tenants: TenantLookup, command: FixCharge) -> Charge:
     charge = await _locked_charge(uow, command.tenant_id, command.charge_id)
     charge.require_editable()
     tenant = tenants(command.tenant_id)
@@ -124,7 +130,7 @@ async def fix_charge(uow: UnitOfWork, tenants: TenantLookup, command: FixCharge)
 
 async def void_charge(
     uow: UnitOfWork, tenant_id: str, charge_id: str, reason: str, actor: str
-) -> GroupCharge:
+) -> Charge:
     charge = await _locked_charge(uow, tenant_id, charge_id)
     after = charge.voided_by_operator(reason)
     if after is None:
@@ -142,7 +148,7 @@ async def void_charge(
 
 async def recheck_member_charges(
     uow: UnitOfWork, tenants: TenantLookup, tenant_id: str, member_id: str, event_id: str
-) -> list[GroupCharge]:
+) -> list[Charge]:
     """Re-check the member's charges that needed a fix for want of coverage (the member's
     coverage has just changed). Those now covered go READY (or keep other issues)."""
     waiting = [

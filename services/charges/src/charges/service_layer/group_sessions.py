@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from charges.adapters.db.charges_repository import ChargeRepository
 from charges.adapters.db.repository import ProjectionRepository
 from charges.domain.charges import (
+    Charge,
     ChargeRuleViolation,
     ChargeTerms,
-    GroupCharge,
     PricingOverride,
     charge_id_for,
     refuse_reopen_over_sent_claims,
@@ -37,7 +37,7 @@ class SessionCharges:
 
     session_id: str
     close_sequence: int
-    charges: list[GroupCharge]
+    charges: list[Charge]
     built: int = 0
     rechecked: int = 0
 
@@ -52,7 +52,7 @@ async def terms_for_member(
     return pricing.terms_for(member_id, CoverageOnDate(known, coverage), override)
 
 
-def _publish_charged(uow: UnitOfWork, pricing: SessionPricing, charges: list[GroupCharge]) -> None:
+def _publish_charged(uow: UnitOfWork, pricing: SessionPricing, charges: list[Charge]) -> None:
     closed = pricing.closed
     billable = [c for c in charges if c.status is not ChargeStatus.VOID]
     uow.publish(
@@ -107,9 +107,7 @@ async def charge_closed_session(
         override = before.override if before is not None else PricingOverride()
         terms = await terms_for_member(uow, pricing, participant.member_id, override)
         if before is None:
-            updates.append(
-                ChargeUpdate(None, GroupCharge.build(tenant.tenant_id, charge_id, terms))
-            )
+            updates.append(ChargeUpdate(None, Charge.build(tenant.tenant_id, charge_id, terms)))
         else:
             after = before.rebuilt(terms)
             updates.append(ChargeUpdate(before, after or before))
@@ -145,7 +143,7 @@ async def charge_closed_session(
 
 async def void_reopened_session(
     uow: UnitOfWork, tenant_id: str, reopened: GroupSessionReopened, event_id: str
-) -> list[GroupCharge]:
+) -> list[Charge]:
     """Void the session's charges: it was reopened and will close again. Refused whole
     (CLAIM_SUBMITTED, naming the claims) when any sits on a claim sent to the payer."""
     repository = ChargeRepository(uow.session)
@@ -211,7 +209,7 @@ async def generate_session_charges(
         before = existing.get(charge_id)
         if before is None:
             terms = await terms_for_member(uow, pricing, participant.member_id, PricingOverride())
-            built.append(ChargeUpdate(None, GroupCharge.build(tenant.tenant_id, charge_id, terms)))
+            built.append(ChargeUpdate(None, Charge.build(tenant.tenant_id, charge_id, terms)))
         elif before.status is ChargeStatus.NEEDS_FIX:
             terms = await terms_for_member(uow, pricing, participant.member_id, before.override)
             rechecked.append(ChargeUpdate(before, before.rechecked(terms) or before))

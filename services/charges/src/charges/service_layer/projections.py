@@ -3,7 +3,10 @@ facilities). Each runs in the unit of work of the event that carries it, inbox i
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from charges.adapters.db.repository import ProjectionRepository
+from charges.adapters.db.stays_repository import StayRepository
 from charges.domain.projections import (
     Facility,
     MemberCoverage,
@@ -49,8 +52,18 @@ async def record_provider(
     return _outcome(written, "provider", provider.provider_id)
 
 
+#: "Due at once" for the day-charge sweep, whatever clock it runs on.
+_AT_ONCE = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 async def record_facility(
     uow: UnitOfWork, tenant_id: str, facility: Facility, stamp: SourceStamp
 ) -> ProjectionOutcome:
+    """Keep the facility; its open stays are looked at by the next day-charge sweep, since
+    its time zone (when their days complete) may be new."""
     written = await ProjectionRepository(uow.session).save_facility(tenant_id, facility, stamp)
+    if written:
+        await StayRepository(uow.session).due_again_at_facility(
+            tenant_id, facility.facility_id, _AT_ONCE
+        )
     return _outcome(written, "facility", facility.facility_id)

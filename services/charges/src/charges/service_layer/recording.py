@@ -8,18 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from charges.adapters.db.charges_repository import ChargeRepository
-from charges.domain.charges import GroupCharge
+from charges.domain.charges import Charge, ChargeTerms, GroupContext
 from common.db import UnitOfWork
 from contracts.events import CHARGES_RECORDED_V1
+from contracts.events.charges import Charge as ChargeMessage
 from contracts.events.charges import (
-    Charge,
     ChargeChange,
     ChargeIssue,
-    ChargeKind,
     ChargeSource,
     ChargeSourceKind,
     ChargesRecorded,
-    FilingType,
     GroupChargeContext,
 )
 
@@ -27,14 +25,44 @@ from contracts.events.charges import (
 EVENT_ACTOR = "system:charges"
 
 
-def charge_contract(charge: GroupCharge) -> Charge:
+#: ``charges.charges.recorded.v1`` carries at most this many charges; more go in several.
+MAX_CHARGES_PER_MESSAGE = 5000
+
+
+def _group_contract(group: GroupContext | None) -> GroupChargeContext | None:
+    if group is None:
+        return None
+    return GroupChargeContext(
+        session_id=group.session_id,
+        close_sequence=group.close_sequence,
+        facility_state=group.facility_state,
+        billable_count=group.billable_count,
+        band_name=group.band_name,
+        supervisors_present=list(group.supervisors_present),
+        acknowledged_warnings=list(group.acknowledged_warnings),
+    )
+
+
+def _source(terms: ChargeTerms) -> ChargeSource:
+    if terms.stay is not None:
+        return ChargeSource(
+            kind=ChargeSourceKind.STAY, id=terms.stay.stay_id, sequence=terms.stay.stay_version
+        )
+    assert terms.group is not None
+    return ChargeSource(
+        kind=ChargeSourceKind.GROUP_SESSION,
+        id=terms.group.session_id,
+        sequence=terms.group.close_sequence,
+    )
+
+
+def charge_contract(charge: Charge) -> ChargeMessage:
     terms = charge.terms
-    group = terms.group
-    return Charge(
+    return ChargeMessage(
         charge_id=charge.charge_id,
         charge_version=charge.version,
-        kind=ChargeKind.GROUP,
-        filing_type=FilingType.PROFESSIONAL,
+        kind=terms.kind,
+        filing_type=terms.filing_type,
         status=charge.status,
         issues=[ChargeIssue(code=i.code, message=i.message) for i in terms.issues],
         member_id=terms.member_id,
@@ -45,23 +73,16 @@ def charge_contract(charge: GroupCharge) -> Charge:
         date_of_service=terms.date_of_service,
         procedure_code=terms.procedure_code,
         modifiers=list(terms.modifiers),
+        revenue_code=terms.revenue_code,
         units=terms.units,
+        unit_basis=terms.unit_basis,
         rate=terms.rate,
         amount=terms.amount,
+        covered=terms.covered,
         rendering_provider_id=terms.rendering_provider_id,
         place_of_service=terms.place_of_service,
-        source=ChargeSource(
-            kind=ChargeSourceKind.GROUP_SESSION, id=group.session_id, sequence=group.close_sequence
-        ),
-        group=GroupChargeContext(
-            session_id=group.session_id,
-            close_sequence=group.close_sequence,
-            facility_state=group.facility_state,
-            billable_count=group.billable_count,
-            band_name=group.band_name,
-            supervisors_present=list(group.supervisors_present),
-            acknowledged_warnings=list(group.acknowledged_warnings),
-        ),
+        source=_source(terms),
+        group=_group_contract(terms.group),
         claim_id=charge.claim.claim_id if charge.claim is not None else None,
     )
 
@@ -70,8 +91,8 @@ def charge_contract(charge: GroupCharge) -> Charge:
 class ChargeUpdate:
     """A charge as it was (None: new) and as it is now."""
 
-    before: GroupCharge | None
-    after: GroupCharge
+    before: Charge | None
+    after: Charge
 
     @property
     def new_version(self) -> bool:
@@ -107,23 +128,26 @@ def publish_recorded(
     uow: UnitOfWork,
     tenant_id: str,
     change: ChargeChange,
-    charges: Sequence[GroupCharge],
+    charges: Sequence[Charge],
     *,
     subject: str,
     reason: str | None = None,
 ) -> None:
-    if not charges:
-        return
-    uow.publish(
-        type=CHARGES_RECORDED_V1,
-        tenant_id=tenant_id,
-        subject=subject,
-        data=ChargesRecorded(
-            change=change,
-            reason=reason,
-            charges=[charge_contract(c) for c in sorted(charges, key=lambda c: c.charge_id)],
-        ),
-    )
+    """One message for ``charges`` (several of at most MAX_CHARGES_PER_MESSAGE each)."""
+    ordered = sorted(charges, key=lambda c: (c.terms.date_of_service, c.charge_id))
+    for start in range(0, len(ordered), MAX_CHARGES_PER_MESSAGE):
+        uow.publish(
+            type=CHARGES_RECORDED_V1,
+            tenant_id=tenant_id,
+            subject=subject,
+            data=ChargesRecorded(
+                change=change,
+                reason=reason,
+                charges=[
+                    charge_contract(c) for c in ordered[start : start + MAX_CHARGES_PER_MESSAGE]
+                ],
+            ),
+        )
 
 
 async def record_changes(
@@ -134,8 +158,8 @@ async def record_changes(
     provenance: Provenance,
     *,
     subject: str,
-    told: Sequence[GroupCharge] | None = None,
-) -> list[GroupCharge]:
+    told: Sequence[Charge] | None = None,
+) -> list[Charge]:
     """Save ``updates`` and publish the charges with a new version (or, given ``told``,
     those: a build tells the session's every charge). Returns the changed ones."""
     await save_updates(uow, updates, change, provenance)

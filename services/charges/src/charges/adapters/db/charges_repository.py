@@ -19,17 +19,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from charges.adapters.db.tables import CHARGE, CHARGE_HISTORY, GROUP_SESSION
 from charges.domain.charges import (
+    Charge,
     ChargeTerms,
     ClaimHold,
-    GroupCharge,
     GroupContext,
     Issue,
     PricingOverride,
+    StayDayContext,
+    VoidCause,
 )
 from charges.domain.sessions import GroupSessionLedger
 from contracts.events.attendance import GroupSessionClosed
-from contracts.events.charges import ChargeKind, ChargeSourceKind, ChargeStatus, FilingType
+from contracts.events.charges import ChargeSourceKind, ChargeStatus, UnitBasis
 from contracts.events.claims import ClaimStatus
+
+ChargesByStay = dict[str, list[Charge]]
 
 
 class ConcurrentChargeChange(Exception):
@@ -46,8 +50,9 @@ class ChargeFilter:
     date_to: date | None = None
 
 
-def _context(data: dict[str, Any] | None) -> GroupContext:
-    assert data is not None, "a group charge carries its session context"
+def _context(data: dict[str, Any] | None) -> GroupContext | None:
+    if data is None:
+        return None
     return GroupContext(
         session_id=data["session_id"],
         close_sequence=data["close_sequence"],
@@ -64,7 +69,13 @@ def _units(value: Decimal) -> Decimal:
     return Decimal(int(value)) if value == value.to_integral_value() else value.normalize()
 
 
-def _charge(row: RowMapping) -> GroupCharge:
+def _stay(row: RowMapping) -> StayDayContext | None:
+    if row["source_kind"] != ChargeSourceKind.STAY.value:
+        return None
+    return StayDayContext(row["source_id"], row["source_sequence"])
+
+
+def _charge(row: RowMapping) -> Charge:
     terms = ChargeTerms(
         member_id=row["member_id"],
         program_id=row["program_id"],
@@ -79,10 +90,14 @@ def _charge(row: RowMapping) -> GroupCharge:
         coverage_id=row["coverage_id"],
         rendering_provider_id=row["rendering_provider_id"],
         place_of_service=row["place_of_service"],
-        group=_context(row["group_context"]),
         issues=tuple(Issue(i["code"], i["message"]) for i in row["issues"]),
+        group=_context(row["group_context"]),
+        stay=_stay(row),
+        revenue_code=row["revenue_code"],
+        unit_basis=UnitBasis(row["unit_basis"]),
+        covered=row["covered"],
     )
-    return GroupCharge(
+    return Charge(
         tenant_id=row["tenant_id"],
         charge_id=row["charge_id"],
         version=row["charge_version"],
@@ -101,20 +116,31 @@ def _charge(row: RowMapping) -> GroupCharge:
         ),
         claim_marks={claim: (mark[0], mark[1]) for claim, mark in row["claim_marks"].items()},
         void_reason=row["void_reason"],
+        void_cause=VoidCause(row["void_cause"]) if row["void_cause"] is not None else None,
     )
 
 
-def _values(charge: GroupCharge) -> dict[str, Any]:
+def _source(terms: ChargeTerms) -> tuple[ChargeSourceKind, str, int]:
+    if terms.stay is not None:
+        return ChargeSourceKind.STAY, terms.stay.stay_id, terms.stay.stay_version
+    assert terms.group is not None
+    return ChargeSourceKind.GROUP_SESSION, terms.group.session_id, terms.group.close_sequence
+
+
+def _values(charge: Charge) -> dict[str, Any]:
     terms = charge.terms
-    group = asdict(terms.group)
-    group["supervisors_present"] = list(terms.group.supervisors_present)
-    group["acknowledged_warnings"] = list(terms.group.acknowledged_warnings)
+    group: dict[str, Any] | None = None
+    if terms.group is not None:
+        group = asdict(terms.group)
+        group["supervisors_present"] = list(terms.group.supervisors_present)
+        group["acknowledged_warnings"] = list(terms.group.acknowledged_warnings)
+    source_kind, source_id, source_sequence = _source(terms)
     return {
         "tenant_id": charge.tenant_id,
         "charge_id": charge.charge_id,
         "charge_version": charge.version,
-        "kind": ChargeKind.GROUP.value,
-        "filing_type": FilingType.PROFESSIONAL.value,
+        "kind": terms.kind.value,
+        "filing_type": terms.filing_type.value,
         "status": charge.status.value,
         "issues": [{"code": i.code, "message": i.message} for i in terms.issues],
         "member_id": terms.member_id,
@@ -124,15 +150,18 @@ def _values(charge: GroupCharge) -> dict[str, Any]:
         "coverage_id": terms.coverage_id,
         "date_of_service": terms.date_of_service,
         "procedure_code": terms.procedure_code,
+        "revenue_code": terms.revenue_code,
+        "unit_basis": terms.unit_basis.value,
+        "covered": terms.covered,
         "modifiers": list(terms.modifiers),
         "units": terms.units,
         "rate": terms.rate,
         "amount": terms.amount,
         "rendering_provider_id": terms.rendering_provider_id,
         "place_of_service": terms.place_of_service,
-        "source_kind": ChargeSourceKind.GROUP_SESSION.value,
-        "source_id": terms.group.session_id,
-        "source_sequence": terms.group.close_sequence,
+        "source_kind": source_kind.value,
+        "source_id": source_id,
+        "source_sequence": source_sequence,
         "group_context": group,
         "override_payer_id": charge.override.payer_id,
         "override_coverage_id": charge.override.coverage_id,
@@ -142,6 +171,7 @@ def _values(charge: GroupCharge) -> dict[str, Any]:
         "claim_status": charge.claim.claim_status.value if charge.claim else None,
         "claim_marks": {claim: list(mark) for claim, mark in charge.claim_marks.items()},
         "void_reason": charge.void_reason,
+        "void_cause": charge.void_cause.value if charge.void_cause is not None else None,
     }
 
 
@@ -224,7 +254,7 @@ class ChargeRepository:
 
     # ------------------------------------------------------------------ charges
 
-    async def _charges(self, query: Select[Any], for_update: bool) -> list[GroupCharge]:
+    async def _charges(self, query: Select[Any], for_update: bool) -> list[Charge]:
         if for_update:
             query = query.with_for_update()
         rows = (await self._session.execute(query.order_by(CHARGE.c.charge_id))).mappings()
@@ -232,7 +262,7 @@ class ChargeRepository:
 
     async def get(
         self, tenant_id: str, charge_id: str, *, for_update: bool = False
-    ) -> GroupCharge | None:
+    ) -> Charge | None:
         found = await self._charges(
             select(CHARGE).where(CHARGE.c.tenant_id == tenant_id, CHARGE.c.charge_id == charge_id),
             for_update,
@@ -241,7 +271,7 @@ class ChargeRepository:
 
     async def get_many(
         self, tenant_id: str, charge_ids: Collection[str], *, for_update: bool = False
-    ) -> list[GroupCharge]:
+    ) -> list[Charge]:
         return await self._charges(
             select(CHARGE).where(
                 CHARGE.c.tenant_id == tenant_id, CHARGE.c.charge_id.in_(sorted(set(charge_ids)))
@@ -251,7 +281,7 @@ class ChargeRepository:
 
     async def of_session(
         self, tenant_id: str, session_id: str, *, for_update: bool = False
-    ) -> list[GroupCharge]:
+    ) -> list[Charge]:
         return await self._charges(
             select(CHARGE).where(
                 CHARGE.c.tenant_id == tenant_id,
@@ -261,9 +291,31 @@ class ChargeRepository:
             for_update,
         )
 
+    async def of_stay(
+        self,
+        tenant_id: str,
+        stay_id: str,
+        *,
+        days_from: date | None = None,
+        days_through: date | None = None,
+        for_update: bool = False,
+    ) -> list[Charge]:
+        """The stay's day charges (void ones too), within the dates when given."""
+        c = CHARGE.c
+        query = select(CHARGE).where(
+            c.tenant_id == tenant_id,
+            c.source_kind == ChargeSourceKind.STAY.value,
+            c.source_id == stay_id,
+        )
+        if days_from is not None:
+            query = query.where(c.date_of_service >= days_from)
+        if days_through is not None:
+            query = query.where(c.date_of_service <= days_through)
+        return await self._charges(query, for_update)
+
     async def held_by_claim(
         self, tenant_id: str, claim_id: str, *, for_update: bool = False
-    ) -> list[GroupCharge]:
+    ) -> list[Charge]:
         return await self._charges(
             select(CHARGE).where(CHARGE.c.tenant_id == tenant_id, CHARGE.c.claim_id == claim_id),
             for_update,
@@ -271,7 +323,7 @@ class ChargeRepository:
 
     async def needing_fix_of_member(
         self, tenant_id: str, member_id: str, *, for_update: bool = False
-    ) -> list[GroupCharge]:
+    ) -> list[Charge]:
         return await self._charges(
             select(CHARGE).where(
                 CHARGE.c.tenant_id == tenant_id,
@@ -281,9 +333,8 @@ class ChargeRepository:
             for_update,
         )
 
-    async def list(
-        self, tenant_id: str, where: ChargeFilter, *, limit: int, offset: int
-    ) -> list[GroupCharge]:
+    @staticmethod
+    def _filtered(tenant_id: str, where: ChargeFilter) -> Select[Any]:
         c = CHARGE.c
         query = select(CHARGE).where(c.tenant_id == tenant_id)
         if where.member_id is not None:
@@ -303,12 +354,54 @@ class ChargeRepository:
             query = query.where(c.date_of_service >= where.date_from)
         if where.date_to is not None:
             query = query.where(c.date_of_service <= where.date_to)
-        query = query.order_by(c.date_of_service.desc(), c.charge_id).limit(limit).offset(offset)
+        return query
+
+    async def list(
+        self, tenant_id: str, where: ChargeFilter, *, limit: int, offset: int
+    ) -> list[Charge]:
+        c = CHARGE.c
+        query = (
+            self._filtered(tenant_id, where)
+            .order_by(c.date_of_service.desc(), c.charge_id)
+            .limit(limit)
+            .offset(offset)
+        )
         return [_charge(row) for row in (await self._session.execute(query)).mappings()]
+
+    async def list_by_stay(
+        self, tenant_id: str, where: ChargeFilter, *, limit: int, offset: int
+    ) -> ChargesByStay:
+        """The filtered day charges of a page of stays (``limit`` stays from ``offset``,
+        the stay with the latest day first), each stay's charges in date order."""
+        c = CHARGE.c
+        day_charges = (
+            self._filtered(tenant_id, where)
+            .where(c.source_kind == ChargeSourceKind.STAY.value)
+            .subquery()
+        )
+        page = (
+            select(day_charges.c.source_id)
+            .group_by(day_charges.c.source_id)
+            .order_by(func.max(day_charges.c.date_of_service).desc(), day_charges.c.source_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        stay_ids = list((await self._session.execute(page)).scalars())
+        if not stay_ids:
+            return {}
+        query = (
+            self._filtered(tenant_id, where)
+            .where(c.source_kind == ChargeSourceKind.STAY.value, c.source_id.in_(stay_ids))
+            .order_by(c.source_id, c.date_of_service)
+        )
+        grouped: ChargesByStay = {stay_id: [] for stay_id in stay_ids}
+        for row in (await self._session.execute(query)).mappings():
+            grouped[row["source_id"]].append(_charge(row))
+        return grouped
 
     async def save(
         self,
-        charge: GroupCharge,
+        charge: Charge,
         previous_version: int | None,
         *,
         change: str | None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Table, and_, delete, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, RowMapping, Table, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -148,41 +148,12 @@ class ProjectionRepository:
     async def primary_coverage_on(
         self, tenant_id: str, member_id: str, on: date
     ) -> tuple[bool, CoveragePeriod | None]:
-        """(whether the member is known, its primary coverage in force on ``on``).
-
-        In force: ``effective_from <= on <= effective_to`` (an open end is in force from
-        its first day on). Should two primary periods both be in force (the EHR feed
-        refuses that, but a feed is not a guarantee), the one that started last wins, then
-        the lower coverage id: a later policy supersedes one left open by mistake."""
-        c = MEMBER_COVERAGE
-        in_force = and_(
-            c.c.tenant_id == MEMBER.c.tenant_id,
-            c.c.member_id == MEMBER.c.member_id,
-            c.c.is_primary.is_(True),
-            c.c.effective_from <= on,
-            or_(c.c.effective_to.is_(None), c.c.effective_to >= on),
-        )
-        query = (
-            select(
-                MEMBER.c.member_id,
-                c.c.coverage_id,
-                c.c.payer_id,
-                c.c.relationship_to_subscriber,
-                c.c.is_primary,
-                c.c.effective_from,
-                c.c.effective_to,
-            )
-            .select_from(MEMBER.outerjoin(c, in_force))
-            .where(MEMBER.c.tenant_id == tenant_id, MEMBER.c.member_id == member_id)
-            .order_by(c.c.effective_from.desc().nulls_last(), c.c.coverage_id)
-            .limit(1)
-        )
-        row = (await self._session.execute(query)).mappings().first()
-        if row is None:
+        """(whether the member is known, its primary coverage in force on ``on``; see
+        ``MemberCoverage.primary_coverage_on``)."""
+        member = await self.get_member(tenant_id, member_id)
+        if member is None:
             return False, None
-        if row["coverage_id"] is None:
-            return True, None
-        return True, _coverage(row)
+        return True, member.primary_coverage_on(on)
 
     # ------------------------------------------------------------------ providers, facilities
 

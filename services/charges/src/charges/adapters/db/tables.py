@@ -3,7 +3,8 @@
 Projections carry the stamp (``source_event_time``, ``source_event_id``) of the event they
 came from; see ``domain.projections.SourceStamp``. Charges carry ``charge_version`` (the
 optimistic version every change bumps); ``charge_history`` keeps every version, append-only;
-``group_session`` keeps the last close priced and the last reopen applied per session."""
+``group_session`` keeps the last close priced and the last reopen applied per session;
+``stay`` keeps the newest stay version seen and how far its day charges are written."""
 
 from __future__ import annotations
 
@@ -161,8 +162,47 @@ class GroupSessionRow(ChargesTable, table=True):
     )
 
 
+class StayRow(ChargesTable, table=True):
+    """What charges keeps of the newest version of a stay (its dates and leaves; no
+    diagnosis) and how far its day charges are written: every stay day through
+    ``written_through`` has its charge; ``next_due_at`` is when the next day completes
+    (None: no day comes by time alone)."""
+
+    __tablename__ = "stay"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "stay_id", name="uq_stay_tenant_stay"),
+        CheckConstraint("stay_version >= 1", name="ck_stay_version"),
+        Index("ix_stay_next_due_at", "next_due_at"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    stay_id: str = Field(sa_column=Column(String(64), nullable=False))
+    stay_version: int = Field(sa_column=Column(Integer, nullable=False))
+    member_id: str = Field(sa_column=Column(String(64), nullable=False))
+    facility_id: str = Field(sa_column=Column(String(64), nullable=False))
+    program_id: str = Field(sa_column=Column(String(64), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    admit_date: date = Field(sa_column=Column(Date, nullable=False))
+    discharge_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    #: [{leave_id, start_date, return_date, reason}], ordered by start_date.
+    leaves: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    source_event_id: str = Field(sa_column=Column(String(128), nullable=False))
+    written_through: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    next_due_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    updated_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
 class ChargeRow(ChargesTable, table=True):
-    """A charge's current version."""
+    """A charge's current version: a group participant's (``source_kind`` GROUP_SESSION,
+    with ``group_context``) or a stay day's (STAY, ``source_id`` the stay and
+    ``source_sequence`` the stay version its content was written from)."""
 
     __tablename__ = "charge"
     __table_args__ = (
@@ -189,7 +229,10 @@ class ChargeRow(ChargesTable, table=True):
     payer_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     coverage_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     date_of_service: date = Field(sa_column=Column(Date, nullable=False))
-    procedure_code: str = Field(sa_column=Column(String(5), nullable=False))
+    procedure_code: str | None = Field(default=None, sa_column=Column(String(5), nullable=True))
+    revenue_code: str | None = Field(default=None, sa_column=Column(String(4), nullable=True))
+    unit_basis: str = Field(sa_column=Column(String(2), nullable=False))
+    covered: bool = Field(sa_column=Column(Boolean, nullable=False))
     modifiers: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     units: Decimal = Field(sa_column=Column(Numeric(9, 3), nullable=False))
     rate: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
@@ -216,6 +259,7 @@ class ChargeRow(ChargesTable, table=True):
     claim_status: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     claim_marks: dict[str, list[int]] = Field(sa_column=Column(JSONB, nullable=False))
     void_reason: str | None = Field(default=None, sa_column=Column(String(300), nullable=True))
+    void_cause: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     created_at: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -259,5 +303,6 @@ MEMBER_COVERAGE: Table = MemberCoverageRow.__table__  # type: ignore[attr-define
 PROVIDER: Table = ProviderRow.__table__  # type: ignore[attr-defined]
 FACILITY: Table = FacilityRow.__table__  # type: ignore[attr-defined]
 GROUP_SESSION: Table = GroupSessionRow.__table__  # type: ignore[attr-defined]
+STAY: Table = StayRow.__table__  # type: ignore[attr-defined]
 CHARGE: Table = ChargeRow.__table__  # type: ignore[attr-defined]
 CHARGE_HISTORY: Table = ChargeHistoryRow.__table__  # type: ignore[attr-defined]

@@ -168,3 +168,89 @@ async def _ok(request: Awaitable[httpx.Response]) -> httpx.Response:
             f"{response.status_code} {response.text}"
         )
     return response
+
+
+@dataclass(frozen=True)
+class LeaveOfAbsence:
+    leave_id: str
+    start: date
+    back: date
+    reason: str = "THERAPEUTIC"
+
+
+async def run_stay(
+    *,
+    claims_url: str,
+    publish: Callable[..., Awaitable[None]],
+    bearer: Callable[[Sequence[str]], dict[str, str]],
+    tenant: str,
+    run: str,
+    program_id: str,
+    admitted: date,
+    admit_hour: int,
+    leaves: Sequence[LeaveOfAbsence],
+    discharged: date,
+    discharge_status: str,
+    expected_claims: int,
+    payer_id: str = "acme-commercial",
+    within_seconds: float = 120,
+) -> list[dict[str, Any]]:
+    """A stay told by the EHR feed (member, facility, admission, leaves, discharge) and
+    returns once its ``expected_claims`` cycle claims are transmitted or rejected."""
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    member = member_event(tenant, member_id, f"{run}-m", payer_id=payer_id, diagnoses=["F332"])
+    member["data"]["program_enrollments"] = [
+        {"program_id": program_id, "enrolled_from": admitted.isoformat(), "enrolled_to": None}
+    ]
+    facility = retarget(sample("ehr.facility.upserted.v1"), tenant, f"{run}-fac")
+    admission = retarget(sample("ehr.stay.admitted.v1"), tenant, f"{run}-adm")
+    admission["data"].update(
+        stay_id=stay_id,
+        member_id=member_id,
+        program_id=program_id,
+        facility_id=facility["data"]["facility_id"],
+    )
+    admission["data"]["admission"].update(
+        admit_date=admitted.isoformat(),
+        admit_hour=admit_hour,
+        drg=None,
+        procedures=[],
+        admitting_diagnosis=None,
+        other_diagnoses=[],
+    )
+    events: list[dict[str, Any]] = [facility, member, admission]
+    for leave in leaves:
+        started = retarget(sample("ehr.stay.leave_started.v1"), tenant, f"{run}-{leave.leave_id}")
+        started["data"].update(
+            stay_id=stay_id,
+            leave_id=leave.leave_id,
+            start_date=leave.start.isoformat(),
+            reason=leave.reason,
+            expected_return_date=None,
+            note=None,
+        )
+        ended = retarget(sample("ehr.stay.leave_ended.v1"), tenant, f"{run}-{leave.leave_id}-e")
+        ended["data"].update(
+            stay_id=stay_id, leave_id=leave.leave_id, return_date=leave.back.isoformat()
+        )
+        events += [started, ended]
+    discharge = retarget(sample("ehr.stay.discharged.v1"), tenant, f"{run}-dis")
+    discharge["data"].update(
+        stay_id=stay_id, discharge_date=discharged.isoformat(), patient_status=discharge_status
+    )
+    events.append(discharge)
+    for event in events:  # in the order they happened
+        await publish(event)
+
+    reader = bearer(("billing.claim.read",))
+    async with httpx.AsyncClient(base_url=claims_url, timeout=10) as api:
+
+        async def settled() -> list[dict[str, Any]] | None:
+            listed = await api.get("/v1/claims", params={"stay_id": stay_id}, headers=reader)
+            items: list[dict[str, Any]] = listed.json().get("items", [])
+            done = len(items) == expected_claims and all(
+                c.get("transmissions") or c["status"] == "REJECTED" for c in items
+            )
+            return items if done else None
+
+        return await eventually(settled, within_seconds)

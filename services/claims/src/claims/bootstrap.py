@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from claims.adapters.code_sets import SimpleIcd10CmCodeSet
+from claims.adapters.reference_data import ReferenceCatalog
 from claims.domain.code_sets import DiagnosisCodeSet, PatternDiagnosisCodeSet
+from claims.entrypoints.background import cycle_close_check
 from claims.entrypoints.claims_http import build_claims_router
 from claims.entrypoints.http import DOMAIN_STATUSES, router
+from claims.entrypoints.institutional_http import build_institutional_router
 from claims.entrypoints.subscribers import build_handlers
 from claims.service_layer.dependencies import ClaimsDependencies
 from claims.settings import ClaimsSettings
+from common.db import utcnow
 from common.logging import get_logger
 from common.runtime import ServiceRuntime
 from contracts.tenant import TenantConfig
@@ -32,8 +38,13 @@ def diagnosis_code_set() -> DiagnosisCodeSet:
 
 
 def build_runtime(
-    settings: ClaimsSettings | None = None, *, diagnoses: DiagnosisCodeSet | None = None
+    settings: ClaimsSettings | None = None,
+    *,
+    diagnoses: DiagnosisCodeSet | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    background: bool = True,
 ) -> ServiceRuntime:
+    """``clock`` and ``background`` let tests drive the time-driven cycle close."""
     settings = settings or ClaimsSettings()
     runtime: ServiceRuntime | None = None
 
@@ -42,15 +53,24 @@ def build_runtime(
             raise RuntimeError("the claims runtime is not built yet")
         return runtime.tenants.get(tenant_id)
 
+    reference = ReferenceCatalog.load_packaged()
+    log.info(
+        "reference_tables_loaded",
+        revenue_codes=len(reference.packaged().revenue_codes),
+        drgs=len(reference.packaged().drg_master),
+    )
     deps = ClaimsDependencies(
         tenant_config=tenant_config,
         diagnoses=diagnoses or diagnosis_code_set(),
         edi_gateway_url=settings.edi_gateway_url,
+        reference=reference,
+        clock=clock,
     )
     runtime = ServiceRuntime(
         settings=settings,
         handlers=build_handlers(deps),
-        routers=[router, build_claims_router(deps)],
+        routers=[router, build_claims_router(deps), build_institutional_router(deps)],
+        background=[cycle_close_check(deps)] if background else [],
         domain_statuses=DOMAIN_STATUSES,
         title="rcm claims",
     )

@@ -14,3 +14,10 @@ class ClaimsSettings(ServiceSettings):
     edi_gateway_url: str | None = Field(
         default=None, description="Base URL of the EDI gateway's API (links to its files)"
     )
+    cycle_close_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often each replica checks for stay cycles whose period has ended "
+        "(one replica checks at a time).",
+    )
+    cycle_close_batch_size: int = Field(default=200, ge=1, le=5000)

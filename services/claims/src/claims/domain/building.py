@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from claims.domain.charges import ChargeOnFile
 from claims.domain.claims import (
@@ -170,14 +171,12 @@ def payer_party(tenant: TenantConfig, payer_id: str) -> tuple[PayerParty, str] |
     return party, payer.clearinghouse_id
 
 
-def _subscriber_and_patient(
-    inputs: ClaimInputs,
+def subscriber_and_patient(
+    member: ClaimMember, payer_id: str, day: date, coverage_id: str | None = None
 ) -> tuple[SubscriberParty | None, PatientParty | None]:
-    member = inputs.member
-    if member is None:
-        return None, None
-    named = next((c.coverage_id for c in inputs.ordered_charges if c.coverage_id), None)
-    coverage = member.coverage_for_claim(inputs.key.payer_id, inputs.key.period_from, named)
+    """The 2010BA subscriber (and the 2010CA patient when not the subscriber) a claim to
+    ``payer_id`` for a service on ``day`` names; (None, None) without such a coverage."""
+    coverage = member.coverage_for_claim(payer_id, day, coverage_id)
     if coverage is None:
         return None, None
     if coverage.patient_is_subscriber:
@@ -196,6 +195,16 @@ def _subscriber_and_patient(
         group_number=coverage.group_number,
     )
     return subscriber, PatientParty(person=_person(member.person), member_id=member.member_id)
+
+
+def _subscriber_and_patient(
+    inputs: ClaimInputs,
+) -> tuple[SubscriberParty | None, PatientParty | None]:
+    member = inputs.member
+    if member is None:
+        return None, None
+    named = next((c.coverage_id for c in inputs.ordered_charges if c.coverage_id), None)
+    return subscriber_and_patient(member, inputs.key.payer_id, inputs.key.period_from, named)
 
 
 def rendering_party(

@@ -12,6 +12,7 @@ from enum import StrEnum
 from claims.domain.claims import ClaimStatus
 
 READY = "READY"
+NEEDS_FIX = "NEEDS_FIX"
 # A charge in one of these statuses is billed by the claim that holds it; ON_CLAIM and
 # BILLED are the charges service's echo of our own claim (or its payment).
 BILLABLE_STATUSES = frozenset({"READY", "ON_CLAIM", "BILLED"})
@@ -57,11 +58,19 @@ class ChargeOnFile:
     place_of_service: str | None = None
     session_id: str | None = None
     group: GroupContext | None = None
+    covered: bool = True  # False for a leave-of-absence (non-covered) day
+    stay_id: str | None = None  # the stay a PER_DIEM charge bills a day of
+    issue_codes: tuple[str, ...] = ()  # why a NEEDS_FIX charge needs a fix
 
     @property
     def joins_professional_claims(self) -> bool:
         """A READY professional charge goes on a claim (SPEC 6)."""
         return self.status == READY and self.filing_type == PROFESSIONAL and bool(self.payer_id)
+
+    @property
+    def bills_a_stay(self) -> bool:
+        """A day of a stay: it goes on the stay's cycle claim, never a professional one."""
+        return self.kind == PER_DIEM
 
     @property
     def billable(self) -> bool:
@@ -92,6 +101,8 @@ def _printed(charge: ChargeOnFile) -> tuple[object, ...]:
         charge.rendering_provider_id,
         charge.place_of_service,
         charge.group,
+        charge.covered,
+        charge.stay_id,
     )
 
 

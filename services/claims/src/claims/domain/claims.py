@@ -45,17 +45,35 @@ class ClaimStatus(StrEnum):
 
 
 # The legal moves. ACCEPTED and the reverse/replace moves come with acknowledgments (#5).
+# A cycle claim not yet submitted goes STALE when a stay event lands on it, and is built
+# again (DRAFT/READY) or cancelled; a submitted one stays STALE until reversed (#5).
 TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
-    ClaimStatus.DRAFT: frozenset({ClaimStatus.DRAFT, ClaimStatus.READY, ClaimStatus.CANCELLED}),
+    ClaimStatus.DRAFT: frozenset(
+        {ClaimStatus.DRAFT, ClaimStatus.READY, ClaimStatus.CANCELLED, ClaimStatus.STALE}
+    ),
     ClaimStatus.READY: frozenset(
-        {ClaimStatus.DRAFT, ClaimStatus.READY, ClaimStatus.SUBMITTED, ClaimStatus.CANCELLED}
+        {
+            ClaimStatus.DRAFT,
+            ClaimStatus.READY,
+            ClaimStatus.SUBMITTED,
+            ClaimStatus.CANCELLED,
+            ClaimStatus.STALE,
+        }
     ),
     ClaimStatus.SUBMITTED: frozenset(
         {ClaimStatus.ACCEPTED, ClaimStatus.REJECTED, ClaimStatus.STALE}
     ),
     ClaimStatus.ACCEPTED: frozenset({ClaimStatus.REJECTED, ClaimStatus.STALE}),
     ClaimStatus.REJECTED: frozenset({ClaimStatus.STALE}),
-    ClaimStatus.STALE: frozenset({ClaimStatus.REVERSED, ClaimStatus.REPLACED}),
+    ClaimStatus.STALE: frozenset(
+        {
+            ClaimStatus.REVERSED,
+            ClaimStatus.REPLACED,
+            ClaimStatus.DRAFT,
+            ClaimStatus.READY,
+            ClaimStatus.CANCELLED,
+        }
+    ),
     ClaimStatus.REVERSED: frozenset(),
     ClaimStatus.REPLACED: frozenset(),
     ClaimStatus.CANCELLED: frozenset(),
@@ -263,6 +281,18 @@ class IssueCode(StrEnum):
     GROUP_CONTEXT_MISMATCH = "GROUP_CONTEXT_MISMATCH"
     GROUP_PRICING_NOT_FOUND = "GROUP_PRICING_NOT_FOUND"
     CLAIM_CONTENT_INVALID = "CLAIM_CONTENT_INVALID"
+    # Institutional (837I) cycle claims (SPEC 6).
+    STAY_DAY_MISMATCH = "STAY_DAY_MISMATCH"
+    LOA_OUTSIDE_STAY = "LOA_OUTSIDE_STAY"
+    LOA_WITHOUT_DATE = "LOA_WITHOUT_DATE"
+    MISSING_ADMIT_DATE = "MISSING_ADMIT_DATE"
+    INSTITUTIONAL_ADMIT_AUTO_RESOLVED = "INSTITUTIONAL_ADMIT_AUTO_RESOLVED"
+    DRG_NOT_IN_MASTER = "DRG_NOT_IN_MASTER"
+    MISSING_ADMISSION = "MISSING_ADMISSION"
+    MISSING_TYPE_OF_BILL = "MISSING_TYPE_OF_BILL"
+    PAYER_CHANGES_IN_CYCLE = "PAYER_CHANGES_IN_CYCLE"
+    TOO_MANY_LEAVES = "TOO_MANY_LEAVES"
+    MISSING_PAYER = "MISSING_PAYER"
     # The group rules' own codes (group_billing.IssueCode) are reported as they are.
 
 

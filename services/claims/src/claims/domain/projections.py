@@ -113,6 +113,19 @@ class Coverage:
 
 
 @dataclass(frozen=True)
+class ProgramEnrollment:
+    """A window during which the member is enrolled in a program (``enrolled_to``
+    inclusive; None = open): seed 002's admit-date auto-resolution reads it."""
+
+    program_id: str
+    enrolled_from: date
+    enrolled_to: date | None = None
+
+    def brackets(self, day: date) -> bool:
+        return self.enrolled_from <= day and (self.enrolled_to is None or day <= self.enrolled_to)
+
+
+@dataclass(frozen=True)
 class ClaimMember:
     """A member as a claim prints one."""
 
@@ -121,6 +134,7 @@ class ClaimMember:
     person: Person
     coverages: tuple[Coverage, ...] = ()
     diagnoses: tuple[str, ...] = ()  # ICD-10-CM as the 837 prints them, principal first
+    enrollments: tuple[ProgramEnrollment, ...] = ()
 
     def __post_init__(self) -> None:
         ids = [c.coverage_id for c in self.coverages]

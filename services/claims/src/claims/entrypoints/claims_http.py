@@ -6,13 +6,14 @@ another tenant's claim is 404."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import datetime as dt
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from claims.adapters.db.claims_repository import ClaimSummaryRow
 from claims.domain.claims import (
@@ -23,17 +24,28 @@ from claims.domain.claims import (
     ClaimTransmission,
     PatientParty,
     PayerParty,
+    ProfessionalClaimContent,
     RenderingProviderParty,
     ScrubIssue,
     SubscriberParty,
 )
+from claims.domain.institutional import (
+    InstitutionalClaimContent,
+    InstitutionalEdits,
+    InstitutionalLine,
+    LeaveDates,
+)
+from claims.domain.projections import Procedure
 from claims.service_layer.dependencies import ClaimsDependencies
+from claims.service_layer.institutional_claims import edit_institutional_context
 from claims.service_layer.professional_claims import (
     BuildRequest,
     build_member_claims,
+    rebuild_requested,
     submit_claim,
 )
 from claims.service_layer.queries import (
+    ClaimDetail,
     ClaimFilter,
     ClaimView,
     claim_detail,
@@ -43,6 +55,7 @@ from claims.service_layer.queries import (
 )
 from common.http import Principal, Problem, current_principal
 from common.runtime import ServiceRuntime
+from contracts.codes import Icd10CmCode, Icd10PcsCode
 
 READ_SCOPES = ("billing.claim.read", "claims.read")
 WRITE_SCOPES = ("billing.claim.write", "claims.update")
@@ -67,6 +80,10 @@ def require_any_scope(*scopes: str) -> Callable[..., Coroutine[Any, Any, Princip
 
 Reader = Annotated[Principal, Depends(require_any_scope(*READ_SCOPES))]
 Writer = Annotated[Principal, Depends(require_any_scope(*WRITE_SCOPES))]
+# Seed 001: editing the institutional context is clinical.encounter.write (or a biller's).
+ContextWriter = Annotated[
+    Principal, Depends(require_any_scope(*WRITE_SCOPES, "clinical.encounter.write"))
+]
 
 
 # --------------------------------------------------------------------------- bodies
@@ -103,6 +120,23 @@ class TransmissionOut(BaseModel):
     transmitted_at: datetime
 
 
+class InstitutionalLineOut(BaseModel):
+    """An 837I SV2 line."""
+
+    line_number: int
+    line_control_number: str = Field(description="REF*6R")
+    kind: str = Field(description="ACCOMMODATION, LEAVE_OF_ABSENCE (roll-ups), ANCILLARY, OTHER")
+    revenue_code: str = Field(description="SV201")
+    procedure_code: str | None
+    modifiers: list[str]
+    amount: Decimal
+    unit_basis: str = Field(description="SV204: DA (days) or UN")
+    units: Decimal
+    service_from: date
+    service_to: date
+    charge_ids: list[str]
+
+
 class ClaimOut(BaseModel):
     claim_id: str
     claim_version: int
@@ -112,14 +146,20 @@ class ClaimOut(BaseModel):
     member_id: str
     payer_id: str
     billing_provider_npi: str
-    period_from: date
+    period_from: date = Field(description="the statement period (837I) or claim period")
     period_to: date
     total_charge: Decimal
     line_count: int
     stale_reason: str | None
+    reversal_needed: bool = Field(
+        description="STALE after it was submitted: it needs a reverse and rebuild (#5)"
+    )
+    stay_id: str | None = Field(description="the stay a cycle claim (837I) bills")
+    frequency_code: str | None = Field(description="CLM05-3 of a cycle claim: 1, 2, 3 or 4")
     charge_ids: list[str]
     session_ids: list[str]
-    lines: list[LineOut]
+    lines: list[LineOut] = Field(description="837P lines")
+    institutional_lines: list[InstitutionalLineOut] = Field(description="837I SV2 lines")
     transmissions: list[TransmissionOut]
     created_at: datetime
     updated_at: datetime
@@ -168,6 +208,12 @@ class ClaimDetailOut(ClaimOut):
     issues: list[IssueOut]
     versions: list[VersionOut]
     status_history: list[StatusChangeOut]
+    institutional: InstitutionalOut | None = Field(
+        default=None, description="837I: the institutional context the claim reports"
+    )
+    per_diem: PerDiemOut | None = Field(
+        default=None, description="837I: the per-diem day calculation of the statement period"
+    )
 
 
 class BuildClaims(BaseModel):
@@ -191,6 +237,158 @@ class ClaimEdiOut(BaseModel):
         description="the EDI gateway's record of the claim's transmissions: each with the id "
         "of its archived file, served byte for byte at the gateway's /v1/files/{file_id}"
     )
+
+
+# --------------------------------------------------------------------------- 837I bodies
+
+
+class CycleOut(BaseModel):
+    first_day: date = Field(description="the cycle's first stay day")
+    last_day: date = Field(description="the cycle's last stay day")
+    billing_period: str | None = Field(description="null for an operator's explicit cycle")
+    final: bool = Field(description="holds the discharge")
+
+
+class AdmissionOut(BaseModel):
+    date: dt.date | None = Field(description="DTP*435: the original admission, on every cycle")
+    hour: int | None
+    date_source: str | None = Field(description="STAY, EDIT or ENROLLMENT (auto-resolved)")
+    type: str | None = Field(description="CL101")
+    source: str | None = Field(description="CL102")
+
+
+class ProcedureOut(BaseModel):
+    code: str = Field(description="ICD-10-PCS (HI*BBR first, then HI*BBQ)")
+    performed_on: date
+
+
+class LeaveOut(BaseModel):
+    leave_id: str | None
+    start_date: date | None = Field(description="first day away at midnight")
+    return_date: date | None = Field(description="day back (a covered day)")
+
+
+class SpanOut(BaseModel):
+    code: str
+    start: date
+    end: date
+
+
+class OccurrenceOut(BaseModel):
+    code: str
+    date: dt.date
+
+
+class ValueCodeOut(BaseModel):
+    code: str
+    amount: Decimal
+
+
+class FacilityOut(BaseModel):
+    facility_id: str
+    name: str
+    npi: str
+    tax_id: str
+    taxonomy_code: str
+    address: Address
+
+
+class InstitutionalOut(BaseModel):
+    """Seed 001's Institutional tab: what the claim's 837I reports."""
+
+    stay_id: str
+    program_id: str
+    type_of_bill: str | None = Field(description="CLM05-1: facility type + classification")
+    frequency_code: str = Field(description="CLM05-3")
+    clm05: str | None = Field(description="as printed, e.g. 86:A:2")
+    cycle: CycleOut
+    statement_from: date = Field(description="DTP*434")
+    statement_through: date
+    admission: AdmissionOut
+    patient_status: str = Field(description="CL103: 30 on interim claims")
+    discharge_date: date | None
+    discharge_hour: int | None = Field(description="DTP*096, only on final claims")
+    principal_diagnosis: str | None = Field(description="HI*ABK")
+    admitting_diagnosis: str | None = Field(description="HI*ABJ")
+    other_diagnoses: list[str] = Field(description="HI*ABF, up to 24")
+    drg: str | None = Field(description="HI*DR")
+    procedures: list[ProcedureOut]
+    leaves: list[LeaveOut] = Field(description="the leaves the claim reports (stay or edit)")
+    occurrence_spans: list[SpanOut] = Field(description="HI*BI: 74 per leave (RD8)")
+    occurrences: list[OccurrenceOut] = Field(description="HI*BH: 42 discharge, 55 death")
+    value_codes: list[ValueCodeOut] = Field(description="HI*BE: 80 covered, 81 non-covered")
+    service_facility: FacilityOut | None
+    edited_fields: list[str] = Field(description="fields an operator's edit sets")
+
+
+class DayOut(BaseModel):
+    date: dt.date
+    expected: str = Field(description="per the stay: COVERED, LEAVE_OF_ABSENCE, NOT_BILLED")
+    billed_as: str | None = Field(description="per the day charges (null: none)")
+    charge_ids: list[str]
+    revenue_code: str | None
+    amount: Decimal
+
+
+class PerDiemOut(BaseModel):
+    """Seed 001's per-diem panel: the day calculation of the statement period."""
+
+    days_in_period: int = Field(description="through - from (+1 when still a patient), >= 1")
+    covered_days: int = Field(description="value code 80")
+    non_covered_days: int = Field(description="value code 81 (every LOA day)")
+    billed_covered_days: int
+    billed_non_covered_days: int
+    expected_leave_days: int = Field(description="LOA nights in the period per the stay")
+    days: list[DayOut]
+
+
+class LeaveIn(BaseModel):
+    leave_id: str | None = Field(default=None, max_length=64)
+    start_date: date | None = None
+    return_date: date | None = None
+
+
+class ProcedureIn(BaseModel):
+    code: Icd10PcsCode
+    performed_on: date
+
+
+class InstitutionalEditIn(BaseModel):
+    """The fields to correct; a field left out keeps what the stay says, a null clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    admission_date: date | None = None
+    admission_hour: int | None = Field(default=None, ge=0, le=23)
+    admission_type: str | None = Field(default=None, pattern=r"^[1-59]$")
+    admission_source: str | None = Field(default=None, pattern=r"^[1-9A-Z]$")
+    principal_diagnosis: Icd10CmCode | None = None
+    admitting_diagnosis: Icd10CmCode | None = None
+    other_diagnoses: list[Icd10CmCode] | None = Field(default=None, max_length=24)
+    drg: str | None = Field(default=None, pattern=r"^[0-9]{3}$")
+    procedures: list[ProcedureIn] | None = Field(default=None, max_length=25)
+    leaves: list[LeaveIn] | None = Field(default=None, max_length=50)
+    covered_days: int | None = Field(default=None, ge=0)
+    non_covered_days: int | None = Field(default=None, ge=0)
+
+    def to_edits(self) -> InstitutionalEdits:
+        return InstitutionalEdits(
+            admission_date=self.admission_date,
+            admission_hour=self.admission_hour,
+            admission_type=self.admission_type,
+            admission_source=self.admission_source,
+            principal_diagnosis=self.principal_diagnosis,
+            admitting_diagnosis=self.admitting_diagnosis,
+            other_diagnoses=tuple(self.other_diagnoses or ()),
+            drg=self.drg,
+            procedures=tuple(Procedure(p.code, p.performed_on) for p in self.procedures or ()),
+            leaves=tuple(
+                LeaveDates(v.start_date, v.return_date, v.leave_id) for v in self.leaves or ()
+            ),
+            covered_days=self.covered_days,
+            non_covered_days=self.non_covered_days,
+            edited=frozenset(self.model_fields_set),
+        )
 
 
 # --------------------------------------------------------------------------- mapping
@@ -233,8 +431,28 @@ def _transmission(t: ClaimTransmission) -> TransmissionOut:
     )
 
 
+def _institutional_line(line: InstitutionalLine) -> InstitutionalLineOut:
+    return InstitutionalLineOut(
+        line_number=line.line_number,
+        line_control_number=line.line_control_number,
+        kind=line.kind.value,
+        revenue_code=line.revenue_code,
+        procedure_code=line.procedure_code,
+        modifiers=list(line.modifiers),
+        amount=line.amount,
+        unit_basis=line.unit_basis,
+        units=line.units,
+        service_from=line.service_from,
+        service_to=line.service_to,
+        charge_ids=list(line.charge_ids),
+    )
+
+
 def _summary_fields(
-    s: ClaimSummaryRow, lines: list[ClaimLine], transmissions: list[ClaimTransmission]
+    s: ClaimSummaryRow,
+    lines: list[ClaimLine],
+    transmissions: list[ClaimTransmission],
+    institutional_lines: Sequence[InstitutionalLine] = (),
 ) -> dict[str, Any]:
     return {
         "claim_id": s.claim_id,
@@ -250,9 +468,14 @@ def _summary_fields(
         "total_charge": s.total_charge,
         "line_count": s.line_count,
         "stale_reason": s.stale_reason,
-        "charge_ids": [line.charge_id for line in lines],
+        "reversal_needed": s.reversal_needed,
+        "stay_id": s.stay_id,
+        "frequency_code": s.frequency_code,
+        "charge_ids": [line.charge_id for line in lines]
+        + [c for line in institutional_lines for c in line.charge_ids],
         "session_ids": sorted({line.session_id for line in lines if line.session_id}),
         "lines": [_line(line) for line in lines],
+        "institutional_lines": [_institutional_line(line) for line in institutional_lines],
         "transmissions": [_transmission(t) for t in transmissions],
         "created_at": s.created_at,
         "updated_at": s.updated_at,
@@ -260,7 +483,9 @@ def _summary_fields(
 
 
 def _claim(view: ClaimView) -> ClaimOut:
-    return ClaimOut(**_summary_fields(view.summary, view.lines, view.transmissions))
+    return ClaimOut(
+        **_summary_fields(view.summary, view.lines, view.transmissions, view.institutional_lines)
+    )
 
 
 def _issue(issue: ScrubIssue) -> IssueOut:
@@ -270,6 +495,134 @@ def _issue(issue: ScrubIssue) -> IssueOut:
         message=issue.message,
         line_number=issue.line_number,
         charge_id=issue.charge_id,
+    )
+
+
+def _institutional(content: InstitutionalClaimContent) -> tuple[InstitutionalOut, PerDiemOut]:
+    facility = content.service_facility
+    tob = content.type_of_bill
+    institutional = InstitutionalOut(
+        stay_id=content.stay_id,
+        program_id=content.program_id,
+        type_of_bill=tob,
+        frequency_code=content.frequency_code.value,
+        clm05=None if tob is None else f"{tob}:A:{content.frequency_code.value}",
+        cycle=CycleOut(
+            first_day=content.cycle_first_day,
+            last_day=content.cycle_last_day,
+            billing_period=content.billing_period,
+            final=content.final,
+        ),
+        statement_from=content.statement_from,
+        statement_through=content.statement_through,
+        admission=AdmissionOut(
+            date=content.admission_date,
+            hour=content.admission_hour,
+            date_source=None
+            if content.admission_date_source is None
+            else content.admission_date_source.value,
+            type=content.admission_type,
+            source=content.admission_source,
+        ),
+        patient_status=content.patient_status,
+        discharge_date=content.discharge_date,
+        discharge_hour=content.discharge_hour,
+        principal_diagnosis=content.principal_diagnosis,
+        admitting_diagnosis=content.admitting_diagnosis,
+        other_diagnoses=list(content.other_diagnoses),
+        drg=content.drg,
+        procedures=[
+            ProcedureOut(code=p.code, performed_on=p.performed_on) for p in content.procedures
+        ],
+        leaves=[
+            LeaveOut(leave_id=v.leave_id, start_date=v.start_date, return_date=v.return_date)
+            for v in content.leaves
+        ],
+        occurrence_spans=[
+            SpanOut(code=x.code, start=x.start, end=x.end) for x in content.occurrence_spans
+        ],
+        occurrences=[OccurrenceOut(code=o.code, date=o.on) for o in content.occurrences],
+        value_codes=[ValueCodeOut(code=v.code, amount=v.amount) for v in content.value_codes],
+        service_facility=None
+        if facility is None
+        else FacilityOut(
+            facility_id=facility.facility_id,
+            name=facility.name,
+            npi=facility.npi,
+            tax_id=facility.tax_id,
+            taxonomy_code=facility.taxonomy_code,
+            address=facility.address,
+        ),
+        edited_fields=list(content.edited),
+    )
+    days = content.days
+    per_diem = PerDiemOut(
+        days_in_period=days.days_in_period,
+        covered_days=days.covered_days,
+        non_covered_days=days.non_covered_days,
+        billed_covered_days=days.billed_covered_days,
+        billed_non_covered_days=days.billed_non_covered_days,
+        expected_leave_days=days.expected_leave_days,
+        days=[
+            DayOut(
+                date=d.day,
+                expected=d.expected.value,
+                billed_as=None if d.billed_as is None else d.billed_as.value,
+                charge_ids=list(d.charge_ids),
+                revenue_code=d.revenue_code,
+                amount=d.amount,
+            )
+            for d in days.days
+        ],
+    )
+    return institutional, per_diem
+
+
+def detail_out(detail: ClaimDetail) -> ClaimDetailOut:
+    """One claim's whole record, 837P or 837I."""
+    content = detail.content
+    cycle = detail.institutional
+    lines = list(content.lines) if content else []
+    parties: ProfessionalClaimContent | InstitutionalClaimContent | None = content or cycle
+    institutional, per_diem = _institutional(cycle) if cycle else (None, None)
+    return ClaimDetailOut(
+        **_summary_fields(
+            detail.summary, lines, detail.transmissions, list(cycle.lines) if cycle else []
+        ),
+        billing_provider=parties.billing_provider if parties else None,
+        pay_to_address=parties.pay_to_address if parties else None,
+        payer=parties.payer if parties else None,
+        clearinghouse_id=parties.clearinghouse_id if parties else None,
+        subscriber=parties.subscriber if parties else None,
+        patient=parties.patient if parties else None,
+        diagnoses=list(parties.diagnoses) if parties else [],
+        place_of_service=content.place_of_service if content else None,
+        issues=[_issue(i) for i in detail.issues],
+        versions=[
+            VersionOut(
+                version=v.version,
+                scrubbed_status=v.scrubbed_status,
+                reason=v.reason,
+                total_charge=v.total_charge,
+                built_at=v.built_at,
+            )
+            for v in detail.versions
+        ],
+        status_history=[
+            StatusChangeOut(
+                claim_version=c.version,
+                from_status=c.from_status,
+                to_status=c.to_status,
+                reason_codes=c.reason_codes,
+                reason=c.reason,
+                stage=c.stage,
+                actor=c.actor,
+                changed_at=c.changed_at,
+            )
+            for c in detail.status_changes
+        ],
+        institutional=institutional,
+        per_diem=per_diem,
     )
 
 
@@ -297,6 +650,7 @@ def build_claims_router(deps: ClaimsDependencies) -> APIRouter:
         session_id: Annotated[
             str | None, Query(description="claims whose current version bills this session")
         ] = None,
+        stay_id: Annotated[str | None, Query(description="cycle claims of this stay")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> ClaimList:
@@ -305,6 +659,7 @@ def build_claims_router(deps: ClaimsDependencies) -> APIRouter:
             status=None if status is None else status.value,
             on=on,
             session_id=session_id,
+            stay_id=stay_id,
             limit=limit,
             offset=offset,
         )
@@ -331,48 +686,49 @@ def build_claims_router(deps: ClaimsDependencies) -> APIRouter:
     @router.get(
         "/{claim_id}",
         response_model=ClaimDetailOut,
-        summary="A claim: parties, lines, scrub issues, versions, status history, transmissions",
+        summary="A claim: parties, lines, scrub issues, versions, status history, transmissions "
+        "(837I: with its institutional context and per-diem day calculation)",
     )
     async def get_claim(claim_id: str, request: Request, principal: Reader) -> ClaimDetailOut:
         async with _runtime(request).sessionmaker() as session:
             detail = await claim_detail(session, principal.tenant_id, claim_id)
-        content = detail.content
-        lines = list(content.lines) if content else []
-        return ClaimDetailOut(
-            **_summary_fields(detail.summary, lines, detail.transmissions),
-            billing_provider=content.billing_provider if content else None,
-            pay_to_address=content.pay_to_address if content else None,
-            payer=content.payer if content else None,
-            clearinghouse_id=content.clearinghouse_id if content else None,
-            subscriber=content.subscriber if content else None,
-            patient=content.patient if content else None,
-            diagnoses=list(content.diagnoses) if content else [],
-            place_of_service=content.place_of_service if content else None,
-            issues=[_issue(i) for i in detail.issues],
-            versions=[
-                VersionOut(
-                    version=v.version,
-                    scrubbed_status=v.scrubbed_status,
-                    reason=v.reason,
-                    total_charge=v.total_charge,
-                    built_at=v.built_at,
-                )
-                for v in detail.versions
-            ],
-            status_history=[
-                StatusChangeOut(
-                    claim_version=c.version,
-                    from_status=c.from_status,
-                    to_status=c.to_status,
-                    reason_codes=c.reason_codes,
-                    reason=c.reason,
-                    stage=c.stage,
-                    actor=c.actor,
-                    changed_at=c.changed_at,
-                )
-                for c in detail.status_changes
-            ],
-        )
+        return detail_out(detail)
+
+    @router.put(
+        "/{claim_id}/institutional",
+        response_model=ClaimDetailOut,
+        summary="Correct a cycle claim's institutional context (validated: 422 with the codes); "
+        "kept on the claim, which is rebuilt with it",
+    )
+    async def put_institutional(
+        claim_id: str, body: InstitutionalEditIn, request: Request, principal: ContextWriter
+    ) -> ClaimDetailOut:
+        runtime = _runtime(request)
+        async with runtime.unit_of_work() as uow:
+            await edit_institutional_context(
+                uow, deps, principal.tenant_id, claim_id, body.to_edits()
+            )
+            await uow.commit()
+        runtime.relay.wake()
+        async with runtime.sessionmaker() as session:
+            detail = await claim_detail(session, principal.tenant_id, claim_id)
+        return detail_out(detail)
+
+    @router.post(
+        "/{claim_id}/rebuild",
+        response_model=ClaimDetailOut,
+        summary="Build a claim not yet submitted again now (a new version when anything changed; "
+        "409 once submitted, or naming the days a cycle lacks)",
+    )
+    async def post_rebuild(claim_id: str, request: Request, principal: Writer) -> ClaimDetailOut:
+        runtime = _runtime(request)
+        async with runtime.unit_of_work() as uow:
+            await rebuild_requested(uow, deps, principal.tenant_id, claim_id)
+            await uow.commit()
+        runtime.relay.wake()
+        async with runtime.sessionmaker() as session:
+            detail = await claim_detail(session, principal.tenant_id, claim_id)
+        return detail_out(detail)
 
     @router.post(
         "/{claim_id}/submit",

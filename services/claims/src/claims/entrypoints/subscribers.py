@@ -18,6 +18,7 @@ from claims.domain.projections import (
     Person,
     PostalAddress,
     Procedure,
+    ProgramEnrollment,
     Provider,
     SourceStamp,
     StayContext,
@@ -25,6 +26,7 @@ from claims.domain.projections import (
     StayStatus,
 )
 from claims.service_layer.dependencies import ClaimsDependencies
+from claims.service_layer.institutional_claims import apply_facility_upsert, apply_stay_update
 from claims.service_layer.professional_claims import (
     Rejection,
     apply_member_upsert,
@@ -33,7 +35,6 @@ from claims.service_layer.professional_claims import (
     record_rejection,
     record_transmission,
 )
-from claims.service_layer.projections import record_facility, record_stay
 from common.messaging import EventHandler, EventHandlers, HandlerContext
 from contracts import address as contract_address
 from contracts.events import (
@@ -49,6 +50,7 @@ from contracts.events import (
     STAYS_STAY_LEAVE_ENDED_V1,
     STAYS_STAY_LEAVE_STARTED_V1,
     Charge,
+    ChargeKind,
     ChargeSourceKind,
     ChargesRecorded,
     CoverageSubscriber,
@@ -134,6 +136,13 @@ def _charge(charge: Charge) -> ChargeOnFile:
             facility_state=group.facility_state,
             acknowledged_warnings=tuple(group.acknowledged_warnings),
         ),
+        covered=charge.covered,
+        # A day charge names its stay as its source (STAY; MANUAL ones name it too).
+        stay_id=charge.source.id
+        if charge.kind is ChargeKind.PER_DIEM
+        and charge.source.kind is not ChargeSourceKind.GROUP_SESSION
+        else None,
+        issue_codes=tuple(issue.code for issue in charge.issues),
     )
 
 
@@ -164,6 +173,10 @@ def _member(data: MemberUpserted) -> ClaimMember:
             for c in data.coverages
         ),
         diagnoses=tuple(data.diagnoses),
+        enrollments=tuple(
+            ProgramEnrollment(e.program_id, e.enrolled_from, e.enrolled_to)
+            for e in data.program_enrollments
+        ),
     )
 
 
@@ -183,10 +196,28 @@ def _handlers(deps: ClaimsDependencies) -> dict[str, EventHandler]:
         charges = [_charge(c) for c in data.charges]
         await record_charges(ctx.uow, deps, ctx.tenant_id, charges, ctx.event.id)
 
+    async def on_stay_changed(ctx: HandlerContext) -> None:
+        """Every stays.stay.* event carries the whole stay after the change; the newest
+        ``stay_version`` is kept, whichever event type brought it, and its cycle claims
+        are brought in line."""
+        data = _data(ctx, StayState)
+        stamp = StayStamp(data.stay_version, _stamp(ctx))
+        await apply_stay_update(ctx.uow, deps, ctx.tenant_id, _stay(data), stamp)
+
+    async def on_facility_upserted(ctx: HandlerContext) -> None:
+        facility = _facility(_data(ctx, FacilityUpserted))
+        await apply_facility_upsert(ctx.uow, deps, ctx.tenant_id, facility, _stamp(ctx))
+
     return {
         MEMBER_UPSERTED_V1: on_member_upserted,
         PROVIDER_UPSERTED_V1: on_provider_upserted,
         CHARGES_RECORDED_V1: on_charges_recorded,
+        FACILITY_UPSERTED_V1: on_facility_upserted,
+        STAYS_STAY_ADMITTED_V1: on_stay_changed,
+        STAYS_STAY_LEAVE_STARTED_V1: on_stay_changed,
+        STAYS_STAY_LEAVE_ENDED_V1: on_stay_changed,
+        STAYS_STAY_DISCHARGED_V1: on_stay_changed,
+        STAYS_STAY_CORRECTED_V1: on_stay_changed,
     }
 
 
@@ -232,9 +263,8 @@ def _provider(data: ProviderUpserted) -> Provider:
     )
 
 
-async def on_facility_upserted(ctx: HandlerContext) -> None:
-    data = _data(ctx, FacilityUpserted)
-    facility = Facility(
+def _facility(data: FacilityUpserted) -> Facility:
+    return Facility(
         facility_id=data.facility_id,
         name=data.name,
         npi=data.npi,
@@ -244,15 +274,11 @@ async def on_facility_upserted(ctx: HandlerContext) -> None:
         taxonomy_code=data.taxonomy_code,
         active=data.active,
     )
-    await record_facility(ctx.uow, ctx.tenant_id, facility, _stamp(ctx))
 
 
-async def on_stay_changed(ctx: HandlerContext) -> None:
-    """Every stays.stay.* event carries the whole stay after the change; the newest
-    ``stay_version`` is kept, whichever event type brought it."""
-    data = _data(ctx, StayState)
+def _stay(data: StayState) -> StayContext:
     a = data.admission
-    stay = StayContext(
+    return StayContext(
         stay_id=data.stay_id,
         stay_version=data.stay_version,
         member_id=data.member_id,
@@ -287,16 +313,9 @@ async def on_stay_changed(ctx: HandlerContext) -> None:
             patient_status=data.discharge.patient_status,
         ),
     )
-    await record_stay(ctx.uow, ctx.tenant_id, stay, StayStamp(data.stay_version, _stamp(ctx)))
 
 
 SUBSCRIPTIONS: tuple[tuple[str, EventHandler], ...] = (
-    (FACILITY_UPSERTED_V1, on_facility_upserted),
-    (STAYS_STAY_ADMITTED_V1, on_stay_changed),
-    (STAYS_STAY_LEAVE_STARTED_V1, on_stay_changed),
-    (STAYS_STAY_LEAVE_ENDED_V1, on_stay_changed),
-    (STAYS_STAY_DISCHARGED_V1, on_stay_changed),
-    (STAYS_STAY_CORRECTED_V1, on_stay_changed),
     (EDI_CLAIM_TRANSMITTED_V1, on_claim_transmitted),
     (EDI_CLAIM_REJECTED_V1, on_claim_rejected),
 )

@@ -4,10 +4,17 @@ root (``bootstrap.py``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from claims.adapters.reference_data import ReferenceCatalog
 from claims.domain.code_sets import DiagnosisCodeSet
+from common.db import utcnow
 from contracts.tenant import TenantConfig
+
+
+def _packaged_reference() -> ReferenceCatalog:
+    return ReferenceCatalog.load_packaged()
 
 
 @dataclass(frozen=True)
@@ -17,3 +24,9 @@ class ClaimsDependencies:
     diagnoses: DiagnosisCodeSet
     #: Base URL of the EDI gateway's API, for links to the files it serves.
     edi_gateway_url: str | None = None
+    #: Revenue codes and the DRG master: packaged, refreshable.
+    reference: ReferenceCatalog = field(default_factory=_packaged_reference)
+    #: "Now", for cycles that close as their period ends (tests pass their own).
+    clock: Callable[[], datetime] = utcnow
+    #: Every tenant configured (the cycle-close sweep reads them).
+    tenant_ids: Callable[[], list[str]] = list

@@ -13,6 +13,7 @@ from claims.domain.claims import (
     ProfessionalClaim,
     ProfessionalClaimContent,
 )
+from claims.domain.institutional import CycleClaim, InstitutionalClaimContent, InstitutionalLine
 from contracts import address as contract_address
 from contracts.events import claims as contract
 from contracts.events.claims import ClaimSource, ClaimStatusChanged, ClaimSubmitted
@@ -144,6 +145,142 @@ def claim_status_changed(
         member_id=claim.key.member_id,
         charge_ids=[line.charge_id for line in lines],
         source=ClaimSource(session_ids=sorted({ln.session_id for ln in lines if ln.session_id})),
+        reason_codes=list(reason_codes),
+        reason=None if reason is None else reason[:500],
+    )
+
+
+# --------------------------------------------------------------------------- institutional
+
+
+def _institutional_line(line: InstitutionalLine) -> contract.InstitutionalLine:
+    return contract.InstitutionalLine(
+        line_number=line.line_number,
+        line_control_number=line.line_control_number,
+        revenue_code=line.revenue_code,
+        procedure_code=line.procedure_code,
+        modifiers=list(line.modifiers),
+        amount=line.amount,
+        unit_basis=line.unit_basis,  # type: ignore[arg-type]
+        units=line.units,
+        service_from=line.service_from,
+        service_to=line.service_to,
+        charge_ids=list(line.charge_ids),
+    )
+
+
+def institutional_detail(content: InstitutionalClaimContent) -> contract.InstitutionalDetail:
+    """SPEC 6's 837I part of the message. Raises ``pydantic.ValidationError`` (or
+    ValueError) when the content cannot make one (the build checks this first)."""
+    if content.type_of_bill is None or content.admission_date is None:
+        raise ValueError("a cycle claim without a type of bill or an admit date")
+    procedures = [
+        contract.ProcedureOnClaim(code=p.code, performed_on=p.performed_on)
+        for p in content.procedures
+    ]
+    return contract.InstitutionalDetail(
+        type_of_bill=content.type_of_bill,
+        statement_period=contract.DateSpan(
+            start=content.statement_from, end=content.statement_through
+        ),
+        admission_date=content.admission_date,
+        admission_hour=content.admission_hour,
+        admission_type=content.admission_type or "",
+        admission_source=content.admission_source or "",
+        patient_status=content.patient_status,
+        discharge_hour=content.discharge_hour,
+        principal_diagnosis=content.principal_diagnosis or "",
+        admitting_diagnosis=content.admitting_diagnosis,
+        other_diagnoses=list(content.other_diagnoses),
+        drg=content.drg,
+        principal_procedure=procedures[0] if procedures else None,
+        other_procedures=procedures[1:],
+        occurrence_spans=[
+            contract.OccurrenceSpan(code=s.code, start=s.start, end=s.end)
+            for s in content.occurrence_spans
+        ],
+        occurrences=[contract.Occurrence(code=o.code, date=o.on) for o in content.occurrences],
+        value_codes=[contract.ValueCode(code=v.code, amount=v.amount) for v in content.value_codes],
+        service_lines=[_institutional_line(line) for line in content.lines],
+    )
+
+
+def cycle_claim_submitted(
+    claim: CycleClaim, content: InstitutionalClaimContent, clearinghouse_id: str
+) -> ClaimSubmitted:
+    """The cycle claim version as the gateway renders it (837I). The billing provider is
+    the tenant's; the stay's facility is kept on the claim as its service facility, which
+    the message has no place for yet (a contract gap)."""
+    if content.payer is None or content.subscriber is None:
+        raise ValueError("a claim without a payer or a subscriber cannot be submitted")
+    billing = content.billing_provider
+    billing_address = _address(billing.address)
+    assert billing_address is not None
+    payer, subscriber, patient = content.payer, content.subscriber, content.patient
+    return ClaimSubmitted(
+        claim_id=claim.claim_id,
+        claim_version=claim.version,
+        transaction_type=contract.TransactionType.INSTITUTIONAL,
+        clearinghouse_id=clearinghouse_id,
+        patient_control_number=claim.patient_control_number,
+        frequency_code=contract.FrequencyCode(content.frequency_code.value),
+        billing_provider=contract.BillingProviderParty(
+            name=billing.name,
+            npi=billing.npi,
+            tax_id=billing.tax_id,
+            taxonomy_code=billing.taxonomy_code,
+            address=billing_address,
+            contact_name=billing.contact_name,
+            contact_phone=billing.contact_phone,
+        ),
+        pay_to_address=_address(content.pay_to_address),
+        payer=contract.PayerParty(
+            payer_id=payer.payer_id,
+            name=payer.name,
+            edi_payer_id=payer.edi_payer_id,
+            payer_id_qualifier=payer.payer_id_qualifier,  # type: ignore[arg-type]
+            claim_filing_indicator=payer.claim_filing_indicator,  # type: ignore[arg-type]
+        ),
+        subscriber=contract.SubscriberParty.model_validate(
+            {
+                **_person(subscriber.person),
+                "member_id": subscriber.member_id,
+                "subscriber_id": subscriber.subscriber_id,
+                "group_number": subscriber.group_number,
+                "relationship_to_subscriber": subscriber.relationship_to_subscriber,
+            }
+        ),
+        patient=None
+        if patient is None
+        else contract.PatientParty.model_validate(
+            {**_person(patient.person), "member_id": patient.member_id}
+        ),
+        diagnoses=list(content.diagnoses),
+        place_of_service=None,
+        total_charge=content.total_charge,
+        service_lines=[],
+        institutional=institutional_detail(content),
+        source=ClaimSource(stay_id=content.stay_id),
+    )
+
+
+def cycle_claim_status_changed(
+    claim: CycleClaim,
+    previous: ClaimStatus | None,
+    charge_ids: Sequence[str],
+    *,
+    reason_codes: Sequence[str] = (),
+    reason: str | None = None,
+) -> ClaimStatusChanged:
+    return ClaimStatusChanged(
+        claim_id=claim.claim_id,
+        claim_version=max(claim.version, 1),
+        status=contract.ClaimStatus(claim.status.value),
+        previous_status=None if previous is None else contract.ClaimStatus(previous.value),
+        patient_control_number=claim.patient_control_number,
+        member_id=claim.member_id,
+        charge_ids=list(dict.fromkeys(charge_ids)),
+        source=ClaimSource(stay_id=claim.stay_id),
         reason_codes=list(reason_codes),
         reason=None if reason is None else reason[:500],
     )

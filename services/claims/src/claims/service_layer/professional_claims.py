@@ -15,7 +15,8 @@ from datetime import date
 
 from pydantic import ValidationError
 
-from claims.adapters.db.claims_repository import ClaimRepository
+from claims.adapters.db.claims_repository import INSTITUTIONAL, ClaimRepository
+from claims.adapters.db.institutional_repository import InstitutionalRepository
 from claims.adapters.db.repository import ProjectionRepository
 from claims.domain.building import (
     ClaimInputs,
@@ -49,6 +50,7 @@ from claims.domain.projections import (
     UnknownMember,
 )
 from claims.domain.scrubbing import scrub_professional_claim
+from claims.service_layer import institutional_claims as institutional
 from claims.service_layer.dependencies import ClaimsDependencies
 from claims.service_layer.messages import claim_status_changed, claim_submitted
 from claims.service_layer.projections import record_member, record_provider
@@ -107,6 +109,7 @@ async def record_charges(
     rebuild: dict[str, str] = {}
     stale: dict[str, list[ChargeOnFile]] = {}
     joining: list[ChargeOnFile] = []
+    stays: dict[str, list[date]] = {}
     for charge in newest.values():
         written, previous = await repository.save_charge_if_newer(tenant_id, charge, event_id)
         if not written:
@@ -116,6 +119,12 @@ async def record_charges(
                 offered_version=charge.charge_version,
                 kept_version=previous.charge_version if previous else None,
             )
+            continue
+        if charge.bills_a_stay:
+            # A day of a stay: it goes on its cycle's 837I claim, decided stay by stay.
+            for version in (charge, previous):
+                if version is not None and version.stay_id is not None:
+                    stays.setdefault(version.stay_id, []).append(version.date_of_service)
             continue
         claim = await repository.holder_of(tenant_id, charge.charge_id)
         holder = None
@@ -141,6 +150,7 @@ async def record_charges(
         await rebuild_claim(uow, deps, tenant, tenant_id, claim_id, rebuild[claim_id])
     for claim_id in sorted(stale):
         await _mark_stale(uow, tenant_id, claim_id, stale[claim_id])
+    await institutional.day_charges_changed(uow, deps, tenant_id, stays)
 
 
 async def _assign(
@@ -377,6 +387,17 @@ async def submit_claim(
 ) -> ProfessionalClaim:
     """An operator's submit: only a READY claim (409 CLAIM_NOT_READY otherwise)."""
     repository = ClaimRepository(uow.session)
+    if await InstitutionalRepository(uow.session).transaction_type(tenant_id, claim_id) == (
+        INSTITUTIONAL
+    ):
+        cycle_claim = await institutional.submit_cycle_claim(uow, deps, tenant_id, claim_id, actor)
+        return ProfessionalClaim(
+            cycle_claim.claim_id,
+            cycle_claim.patient_control_number,
+            cycle_claim.key,
+            cycle_claim.status,
+            cycle_claim.version,
+        )
     claim = await repository.get_claim(tenant_id, claim_id, for_update=True)
     if claim is None:
         raise UnknownClaim(claim_id)
@@ -415,7 +436,7 @@ async def _mark_stale(
     previous = claim.status
     check_transition(claim_id, previous, ClaimStatus.STALE)
     claim.status = ClaimStatus.STALE
-    await repository.update_claim(tenant_id, claim, stale_reason=reason)
+    await repository.update_claim(tenant_id, claim, stale_reason=reason, reversal_needed=True)
     await repository.add_status_change(
         tenant_id,
         claim_id,
@@ -512,6 +533,32 @@ async def build_member_claims(
     return claim_ids
 
 
+async def rebuild_requested(
+    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, claim_id: str
+) -> None:
+    """An operator's rebuild of one claim: a cycle claim is rebuilt with its stay; a
+    professional one from its charges (409 once it left our hands, #5)."""
+    if await InstitutionalRepository(uow.session).transaction_type(tenant_id, claim_id) == (
+        INSTITUTIONAL
+    ):
+        await institutional.rebuild_cycle_claim(uow, deps, tenant_id, claim_id)
+        return
+    repository = ClaimRepository(uow.session)
+    claim = await repository.get_claim(tenant_id, claim_id)
+    if claim is None:
+        raise UnknownClaim(claim_id)
+    if not claim.status.open_for_change:
+        raise ClaimRuleViolation(
+            "CLAIM_SUBMITTED",
+            "the claim left our hands: it is reversed and rebuilt, or replaced (#5)",
+            claim_id=claim_id,
+            claim_status=claim.status.value,
+        )
+    await repository.lock_member(tenant_id, claim.key.member_id)
+    tenant = deps.tenant_config(tenant_id)
+    await rebuild_claim(uow, deps, tenant, tenant_id, claim_id, BuildReason.REQUESTED)
+
+
 # --------------------------------------------------------------------------- EDI outcomes
 
 
@@ -581,16 +628,25 @@ async def record_rejection(uow: UnitOfWork, tenant_id: str, rejection: Rejection
         reason=rejection.message,
         stage=rejection.stage,
     )
-    lines = await repository.version_lines(tenant_id, claim.claim_id, claim.version)
-    _publish_status(
-        uow,
-        tenant_id,
-        claim,
-        previous,
-        lines,
-        reason_codes=list(rejection.codes),
-        reason=f"{rejection.stage}: {rejection.message}",
+    reason = f"{rejection.stage}: {rejection.message}"
+    cycle_claim = await InstitutionalRepository(uow.session).get_cycle_claim(
+        tenant_id, claim.claim_id
     )
+    if cycle_claim is not None:
+        await institutional.announce_status(
+            uow, tenant_id, cycle_claim, previous, list(rejection.codes), reason
+        )
+    else:
+        lines = await repository.version_lines(tenant_id, claim.claim_id, claim.version)
+        _publish_status(
+            uow,
+            tenant_id,
+            claim,
+            previous,
+            lines,
+            reason_codes=list(rejection.codes),
+            reason=reason,
+        )
     log.info(
         "claim_rejected",
         claim_id=claim.claim_id,
@@ -612,6 +668,7 @@ async def apply_member_upsert(
     """Keep the newer member record, then scrub the member's unsubmitted claims again."""
     if await record_member(uow, tenant_id, member, stamp) is ProjectionOutcome.APPLIED:
         await member_changed(uow, deps, tenant_id, member.member_id)
+        await institutional.member_changed(uow, deps, tenant_id, member.member_id)
 
 
 async def apply_provider_upsert(

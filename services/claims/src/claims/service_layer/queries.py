@@ -3,17 +3,19 @@ claim with every version, issue, status change and transmission."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.adapters.db.claims_repository import (
+    INSTITUTIONAL,
     ClaimRepository,
     ClaimSummaryRow,
     StatusChangeRow,
     VersionRow,
 )
+from claims.adapters.db.institutional_repository import InstitutionalRepository
 from claims.domain.claims import (
     ClaimLine,
     ClaimRuleViolation,
@@ -22,6 +24,12 @@ from claims.domain.claims import (
     ScrubIssue,
     UnknownClaim,
 )
+from claims.domain.institutional import (
+    NO_EDITS,
+    InstitutionalClaimContent,
+    InstitutionalEdits,
+    InstitutionalLine,
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class ClaimView:
     summary: ClaimSummaryRow
     lines: list[ClaimLine]
     transmissions: list[ClaimTransmission]
+    institutional_lines: list[InstitutionalLine] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,8 @@ class ClaimDetail:
     versions: list[VersionRow]
     status_changes: list[StatusChangeRow]
     transmissions: list[ClaimTransmission]
+    institutional: InstitutionalClaimContent | None = None
+    edits: InstitutionalEdits = NO_EDITS
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class ClaimFilter:
     status: str | None = None
     on: date | None = None
     session_id: str | None = None
+    stay_id: str | None = None
     limit: int = 100
     offset: int = 0
 
@@ -61,13 +73,30 @@ async def list_claims(
         status=wanted.status,
         on=wanted.on,
         session_id=wanted.session_id,
+        stay_id=wanted.stay_id,
         limit=wanted.limit,
         offset=wanted.offset,
     )
+    return await _views(session, tenant_id, summaries)
+
+
+async def _views(
+    session: AsyncSession, tenant_id: str, summaries: list[ClaimSummaryRow]
+) -> list[ClaimView]:
+    repository = ClaimRepository(session)
     lines = await repository.current_lines(tenant_id, summaries)
+    institutional = await InstitutionalRepository(session).current_lines(
+        tenant_id,
+        [(s.claim_id, s.version) for s in summaries if s.transaction_type == INSTITUTIONAL],
+    )
     transmissions = await repository.transmissions(tenant_id, [s.claim_id for s in summaries])
     return [
-        ClaimView(s, lines.get(s.claim_id, []), transmissions.get(s.claim_id, []))
+        ClaimView(
+            s,
+            lines.get(s.claim_id, []),
+            transmissions.get(s.claim_id, []),
+            institutional.get(s.claim_id, []),
+        )
         for s in summaries
     ]
 
@@ -75,16 +104,13 @@ async def list_claims(
 async def claims_by_id(
     session: AsyncSession, tenant_id: str, claim_ids: list[str]
 ) -> list[ClaimView]:
-    views: list[ClaimView] = []
     repository = ClaimRepository(session)
-    for claim_id in claim_ids:
-        summary = await repository.claim_summary(tenant_id, claim_id)
-        if summary is None:
-            continue
-        lines = await repository.current_lines(tenant_id, [summary])
-        transmissions = await repository.transmissions(tenant_id, [claim_id])
-        views.append(ClaimView(summary, lines.get(claim_id, []), transmissions.get(claim_id, [])))
-    return views
+    summaries = [
+        summary
+        for claim_id in claim_ids
+        if (summary := await repository.claim_summary(tenant_id, claim_id)) is not None
+    ]
+    return await _views(session, tenant_id, summaries)
 
 
 async def claim_detail(session: AsyncSession, tenant_id: str, claim_id: str) -> ClaimDetail:
@@ -93,7 +119,17 @@ async def claim_detail(session: AsyncSession, tenant_id: str, claim_id: str) -> 
     if summary is None:
         raise UnknownClaim(claim_id)
     version = summary.version
-    content = await repository.version_content(tenant_id, claim_id, version) if version else None
+    institutional: InstitutionalClaimContent | None = None
+    content: ProfessionalClaimContent | None = None
+    edits = NO_EDITS
+    if summary.transaction_type == INSTITUTIONAL:
+        cycles = InstitutionalRepository(session)
+        if version:
+            institutional = await cycles.version_content(tenant_id, claim_id, version)
+        claim = await cycles.get_cycle_claim(tenant_id, claim_id)
+        edits = claim.edits if claim else NO_EDITS
+    elif version:
+        content = await repository.version_content(tenant_id, claim_id, version)
     issues = await repository.version_issues(tenant_id, claim_id, version) if version else []
     transmissions = await repository.transmissions(tenant_id, [claim_id])
     return ClaimDetail(
@@ -103,6 +139,8 @@ async def claim_detail(session: AsyncSession, tenant_id: str, claim_id: str) -> 
         versions=await repository.versions(tenant_id, claim_id),
         status_changes=await repository.status_changes(tenant_id, claim_id),
         transmissions=transmissions.get(claim_id, []),
+        institutional=institutional,
+        edits=edits,
     )
 
 

@@ -48,6 +48,10 @@ from claims.domain.claims import (
 )
 
 OPEN_STATUSES = (ClaimStatus.DRAFT.value, ClaimStatus.READY.value)
+PROFESSIONAL = "837P"
+INSTITUTIONAL = "837I"
+GROUP_SESSION = "GROUP_SESSION"
+STAY = "STAY"
 
 # --------------------------------------------------------------------------- JSON
 
@@ -159,6 +163,9 @@ def _charge(row: RowMapping) -> ChargeOnFile:
         place_of_service=row["place_of_service"],
         session_id=row["session_id"],
         group=_group(row["group_context"]),
+        covered=row["covered"],
+        stay_id=row["source_id"] if row["source_kind"] != GROUP_SESSION else None,
+        issue_codes=tuple(row["issue_codes"]),
     )
 
 
@@ -187,6 +194,10 @@ def _charge_values(tenant_id: str, charge: ChargeOnFile, event_id: str) -> dict[
         "place_of_service": charge.place_of_service,
         "session_id": charge.session_id,
         "group_context": _group_json(charge.group),
+        "covered": charge.covered,
+        "source_kind": GROUP_SESSION if charge.session_id else (STAY if charge.stay_id else None),
+        "source_id": charge.session_id or charge.stay_id,
+        "issue_codes": list(charge.issue_codes),
         "source_event_id": event_id,
     }
 
@@ -255,6 +266,9 @@ class ClaimSummaryRow:
     stale_reason: str | None
     created_at: datetime
     updated_at: datetime
+    stay_id: str | None
+    frequency_code: str | None
+    reversal_needed: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -365,6 +379,7 @@ class ClaimRepository:
             CHARGE.c.member_id == member_id,
             CHARGE.c.status == "READY",
             CHARGE.c.filing_type == "PROFESSIONAL",
+            CHARGE.c.kind != "PER_DIEM",
             CHARGE.c.payer_id.is_not(None),
             ~held.exists(),
         )
@@ -477,7 +492,10 @@ class ClaimRepository:
                 await self._session.execute(
                     select(CLAIM, held.label("held"))
                     .where(
-                        CLAIM.c.tenant_id == tenant_id, CLAIM.c.status.in_(OPEN_STATUSES), matches
+                        CLAIM.c.tenant_id == tenant_id,
+                        CLAIM.c.transaction_type == PROFESSIONAL,
+                        CLAIM.c.status.in_(OPEN_STATUSES),
+                        matches,
                     )
                     .order_by(CLAIM.c.id)
                 )
@@ -497,6 +515,7 @@ class ClaimRepository:
         statement = select(CLAIM.c.claim_id).where(
             CLAIM.c.tenant_id == tenant_id,
             CLAIM.c.member_id == member_id,
+            CLAIM.c.transaction_type == PROFESSIONAL,
             CLAIM.c.status.in_(OPEN_STATUSES),
         )
         if period_from is not None:
@@ -528,6 +547,7 @@ class ClaimRepository:
             )
             .where(
                 CLAIM.c.tenant_id == tenant_id,
+                CLAIM.c.transaction_type == PROFESSIONAL,
                 CLAIM.c.status.in_(OPEN_STATUSES),
                 CHARGE.c.rendering_provider_id == provider_id,
             )
@@ -650,6 +670,7 @@ class ClaimRepository:
         total_charge: Decimal | None = None,
         line_count: int | None = None,
         stale_reason: str | None = None,
+        reversal_needed: bool | None = None,
     ) -> None:
         values: dict[str, Any] = {
             "status": claim.status.value,
@@ -662,6 +683,8 @@ class ClaimRepository:
             values["line_count"] = line_count
         if stale_reason is not None:
             values["stale_reason"] = stale_reason
+        if reversal_needed is not None:
+            values["reversal_needed"] = reversal_needed
         await self._session.execute(
             update(CLAIM)
             .where(CLAIM.c.tenant_id == tenant_id, CLAIM.c.claim_id == claim.claim_id)
@@ -809,10 +832,13 @@ class ClaimRepository:
         status: str | None = None,
         on: date | None = None,
         session_id: str | None = None,
+        stay_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[ClaimSummaryRow]:
         statement = select(CLAIM).where(CLAIM.c.tenant_id == tenant_id)
+        if stay_id is not None:
+            statement = statement.where(CLAIM.c.stay_id == stay_id)
         if member_id is not None:
             statement = statement.where(CLAIM.c.member_id == member_id)
         if status is not None:

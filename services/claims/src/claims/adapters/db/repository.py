@@ -14,7 +14,14 @@ from sqlalchemy import ColumnElement, RowMapping, Table, delete, func, select, t
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from claims.adapters.db.tables import FACILITY, MEMBER, MEMBER_COVERAGE, PROVIDER, STAY_CONTEXT
+from claims.adapters.db.tables import (
+    FACILITY,
+    MEMBER,
+    MEMBER_COVERAGE,
+    MEMBER_ENROLLMENT,
+    PROVIDER,
+    STAY_CONTEXT,
+)
 from claims.domain.projections import (
     Admission,
     ClaimMember,
@@ -25,6 +32,7 @@ from claims.domain.projections import (
     Person,
     PostalAddress,
     Procedure,
+    ProgramEnrollment,
     Provider,
     SourceStamp,
     StayContext,
@@ -275,6 +283,26 @@ class ProjectionRepository:
                     for c in member.coverages
                 ],
             )
+        await self._session.execute(
+            delete(MEMBER_ENROLLMENT).where(
+                MEMBER_ENROLLMENT.c.tenant_id == tenant_id,
+                MEMBER_ENROLLMENT.c.member_id == member.member_id,
+            )
+        )
+        if member.enrollments:
+            await self._session.execute(
+                insert(MEMBER_ENROLLMENT),
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "member_id": member.member_id,
+                        "program_id": e.program_id,
+                        "enrolled_from": e.enrolled_from,
+                        "enrolled_to": e.enrolled_to,
+                    }
+                    for e in member.enrollments
+                ],
+            )
         return True
 
     async def get_member(self, tenant_id: str, member_id: str) -> ClaimMember | None:
@@ -322,6 +350,21 @@ class ProjectionRepository:
             ),
             coverages=tuple(_coverage(c) for c in coverages),
             diagnoses=tuple(row["diagnoses"]),
+            enrollments=tuple(
+                ProgramEnrollment(e["program_id"], e["enrolled_from"], e["enrolled_to"])
+                for e in (
+                    await self._session.execute(
+                        select(MEMBER_ENROLLMENT)
+                        .where(
+                            MEMBER_ENROLLMENT.c.tenant_id == tenant_id,
+                            MEMBER_ENROLLMENT.c.member_id == member_id,
+                        )
+                        .order_by(MEMBER_ENROLLMENT.c.program_id, MEMBER_ENROLLMENT.c.enrolled_from)
+                    )
+                )
+                .mappings()
+                .all()
+            ),
         )
 
     # ------------------------------------------------------------------ providers, facilities

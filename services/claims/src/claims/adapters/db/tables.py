@@ -119,6 +119,29 @@ class MemberCoverageRow(ClaimsTable, table=True):
     subscriber: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
 
 
+class MemberProgramEnrollmentRow(ClaimsTable, table=True):
+    """A window of the member's enrollment in a program; replaced with the member."""
+
+    __tablename__ = "member_program_enrollment"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "member_id"],
+            [f"{SERVICE_SCHEMA}.member.tenant_id", f"{SERVICE_SCHEMA}.member.member_id"],
+            name="fk_member_program_enrollment_member",
+            ondelete="CASCADE",
+        ),
+        Index("ix_member_program_enrollment", "tenant_id", "member_id", "program_id"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    member_id: str = Field(sa_column=Column(String(64), nullable=False))
+    program_id: str = Field(sa_column=Column(String(64), nullable=False))
+    enrolled_from: date = Field(sa_column=Column(Date, nullable=False))
+    enrolled_to: date | None = Field(default=None, sa_column=Column(Date))
+
+
 class ProviderRow(ClaimsTable, table=True):
     __tablename__ = "provider"
     __table_args__ = (
@@ -235,6 +258,7 @@ class ChargeRow(ClaimsTable, table=True):
         UniqueConstraint("tenant_id", "charge_id", name="uq_charge_tenant_charge"),
         Index("ix_charge_member", "tenant_id", "member_id", "date_of_service"),
         Index("ix_charge_provider", "tenant_id", "rendering_provider_id"),
+        Index("ix_charge_source", "tenant_id", "source_id", "date_of_service"),
         {"schema": SERVICE_SCHEMA},
     )
 
@@ -262,6 +286,16 @@ class ChargeRow(ClaimsTable, table=True):
     place_of_service: str | None = _text(2, nullable=True)
     session_id: str | None = _text(64, nullable=True)
     group_context: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    covered: bool = Field(
+        default=True,
+        sa_column=Column(Boolean, nullable=False, server_default=text("true")),
+    )
+    source_kind: str | None = _text(16, nullable=True)
+    source_id: str | None = _text(64, nullable=True)
+    issue_codes: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    )
     source_event_id: str = _stamp_id()
     updated_at: datetime | None = _updated_at()
 
@@ -293,6 +327,7 @@ class ClaimRow(ClaimsTable, table=True):
             "period_from",
             "status",
         ),
+        Index("ix_claim_stay", "tenant_id", "stay_id", "cycle_from"),
         {"schema": SERVICE_SCHEMA},
     )
 
@@ -311,6 +346,18 @@ class ClaimRow(ClaimsTable, table=True):
     total_charge: Decimal = _money()
     line_count: int = Field(sa_column=Column(Integer, nullable=False))
     stale_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # Institutional (837I) cycle claims: the stay, the cycle's stay days, the frequency
+    # digit, the operator's context edits; and the mark a submitted claim gets when a stay
+    # event lands on it after it left (reverse and rebuild, #5).
+    stay_id: str | None = _text(64, nullable=True)
+    cycle_from: date | None = Field(default=None, sa_column=Column(Date))
+    cycle_to: date | None = Field(default=None, sa_column=Column(Date))
+    frequency_code: str | None = _text(1, nullable=True)
+    institutional_edits: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    reversal_needed: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, server_default=text("false")),
+    )
     created_at: datetime | None = _created_at()
     updated_at: datetime | None = _updated_at()
 
@@ -380,6 +427,78 @@ class ClaimLineRow(ClaimsTable, table=True):
     place_of_service: str | None = _text(2, nullable=True)
     diagnosis_pointers: list[int] = Field(sa_column=Column(JSONB, nullable=False))
     rendering_provider: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+
+
+class ClaimInstitutionalLineRow(ClaimsTable, table=True):
+    """An SV2 line of one institutional claim version (a roll-up bills many charges)."""
+
+    __tablename__ = "claim_institutional_line"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "claim_id", "version", "line_number", name="uq_claim_institutional_line"
+        ),
+        UniqueConstraint(
+            "tenant_id", "line_control_number", name="uq_claim_institutional_line_control"
+        ),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    claim_id: str = _text(64)
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    line_number: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    line_control_number: str = _text(30)
+    kind: str = _text(16)
+    revenue_code: str = _text(4)
+    procedure_code: str | None = _text(5, nullable=True)
+    modifiers: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    amount: Decimal = _money()
+    unit_basis: str = _text(2)
+    units: Decimal = Field(sa_column=Column(Numeric(12, 3), nullable=False))
+    service_from: date = Field(sa_column=Column(Date, nullable=False))
+    service_to: date = Field(sa_column=Column(Date, nullable=False))
+    charge_ids: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+
+
+class StayBillingRow(ClaimsTable, table=True):
+    """The claims service's own record of a stay's billing: the operator's billing-period
+    override and explicit cycles, and when its next open cycle closes (the sweep's index)."""
+
+    __tablename__ = "stay_billing"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "stay_id", name="uq_stay_billing_tenant_stay"),
+        Index("ix_stay_billing_closes_on", "closes_on"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    stay_id: str = _text(64)
+    member_id: str = _text(64)
+    billing_period_override: str | None = _text(8, nullable=True)
+    explicit_cycles: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    )
+    closes_on: date | None = Field(default=None, sa_column=Column(Date))
+    time_zone: str = _text(64)
+    updated_at: datetime | None = _updated_at()
+
+
+class ReferenceTableRow(ClaimsTable, table=True):
+    """A refreshed reference table (revenue codes, DRG master), shared by every tenant and
+    replica; without a row the packaged file is in force."""
+
+    __tablename__ = "reference_table"
+    __table_args__ = ({"schema": SERVICE_SCHEMA},)
+
+    name: str = Field(sa_column=Column(String(32), primary_key=True))
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    source: str = _text(200)
+    row_count: int = Field(sa_column=Column(Integer, nullable=False))
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    refreshed_at: datetime | None = _created_at()
 
 
 class ClaimIssueRow(ClaimsTable, table=True):
@@ -456,6 +575,7 @@ class ClaimTransmissionRow(ClaimsTable, table=True):
 
 MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
 MEMBER_COVERAGE: Table = MemberCoverageRow.__table__  # type: ignore[attr-defined]
+MEMBER_ENROLLMENT: Table = MemberProgramEnrollmentRow.__table__  # type: ignore[attr-defined]
 PROVIDER: Table = ProviderRow.__table__  # type: ignore[attr-defined]
 FACILITY: Table = FacilityRow.__table__  # type: ignore[attr-defined]
 STAY_CONTEXT: Table = StayContextRow.__table__  # type: ignore[attr-defined]
@@ -468,3 +588,6 @@ CLAIM_LINE: Table = ClaimLineRow.__table__  # type: ignore[attr-defined]
 CLAIM_ISSUE: Table = ClaimIssueRow.__table__  # type: ignore[attr-defined]
 CLAIM_STATUS_CHANGE: Table = ClaimStatusChangeRow.__table__  # type: ignore[attr-defined]
 CLAIM_TRANSMISSION: Table = ClaimTransmissionRow.__table__  # type: ignore[attr-defined]
+CLAIM_INSTITUTIONAL_LINE: Table = ClaimInstitutionalLineRow.__table__  # type: ignore[attr-defined]
+STAY_BILLING: Table = StayBillingRow.__table__  # type: ignore[attr-defined]
+REFERENCE_TABLE: Table = ReferenceTableRow.__table__  # type: ignore[attr-defined]

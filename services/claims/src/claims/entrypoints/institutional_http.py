@@ -1,0 +1,203 @@
+"""HTTP API of stays' cycle claims and of the reference tables. Routes translate: request
+in, use case, response out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from claims.adapters.reference_data import ReferenceTableInfo
+from claims.domain.cycles import Cycle, DateRange
+from claims.entrypoints.claims_http import (
+    READ_SCOPES,
+    WRITE_SCOPES,
+    ClaimOut,
+    require_any_scope,
+)
+from claims.entrypoints.claims_http import _claim as claim_out
+from claims.service_layer.dependencies import ClaimsDependencies
+from claims.service_layer.institutional_claims import (
+    BlockedCycle,
+    StayBuildRequest,
+    build_stay_claims,
+)
+from claims.service_layer.queries import claims_by_id
+from claims.service_layer.reference import reference_tables, refresh_reference_table
+from common.http import Principal
+from common.runtime import ServiceRuntime
+from contracts.tenant import BillingPeriod
+
+REFERENCE_WRITE = "billing.reference.write"
+
+Reader = Annotated[Principal, Depends(require_any_scope(*READ_SCOPES))]
+Writer = Annotated[Principal, Depends(require_any_scope(*WRITE_SCOPES))]
+ReferenceWriter = Annotated[Principal, Depends(require_any_scope(REFERENCE_WRITE))]
+
+
+class PeriodIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    first: dt.date = Field(alias="from", description="the cycle's first day")
+    last: dt.date = Field(alias="to", description="the cycle's last day (clipped to the stay)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PeriodIn:
+        if self.last < self.first:
+            raise ValueError("the period ends before it starts")
+        return self
+
+
+class StayBuildIn(BaseModel):
+    """Optional: an explicit cycle (``period``), or the billing period to cut the stay's
+    unbilled days by (``billing_period``) instead of the program's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: PeriodIn | None = None
+    billing_period: BillingPeriod | None = None
+
+
+class BlockedDayOut(BaseModel):
+    date: dt.date
+    reason: str = Field(description="MISSING (no day charge) or NEEDS_FIX")
+    charge_ids: list[str]
+    issue_codes: list[str]
+
+
+class CycleStateOut(BaseModel):
+    first_day: dt.date
+    last_day: dt.date
+    billing_period: str | None
+
+
+class BlockedCycleOut(CycleStateOut):
+    days: list[BlockedDayOut] = Field(description="the stay days without a READY day charge")
+
+
+class StayClaimsOut(BaseModel):
+    stay_id: str
+    claims: list[ClaimOut] = Field(description="the stay's cycle claims, live ones")
+    built: list[str] = Field(description="claims this request built, rebuilt or changed")
+    blocked: list[BlockedCycleOut] = Field(description="closed cycles a day blocks")
+    open_cycles: list[CycleStateOut] = Field(description="cycles whose period has not ended")
+
+
+class ReferenceTableOut(BaseModel):
+    name: str
+    version: int = Field(description="0: the file packaged with this release")
+    source: str
+    rows: int
+    refreshed_at: dt.datetime | None
+
+
+def _runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+def _cycle(cycle: Cycle) -> CycleStateOut:
+    return CycleStateOut(
+        first_day=cycle.first_day,
+        last_day=cycle.last_day,
+        billing_period=None if cycle.billing_period is None else cycle.billing_period.value,
+    )
+
+
+def _blocked(blocked: BlockedCycle) -> BlockedCycleOut:
+    return BlockedCycleOut(
+        first_day=blocked.first_day,
+        last_day=blocked.last_day,
+        billing_period=None,
+        days=[
+            BlockedDayOut(
+                date=d.day,
+                reason=d.reason.value,
+                charge_ids=list(d.charge_ids),
+                issue_codes=list(d.issue_codes),
+            )
+            for d in blocked.days
+        ],
+    )
+
+
+def _table(info: ReferenceTableInfo) -> ReferenceTableOut:
+    return ReferenceTableOut(
+        name=info.name,
+        version=info.version,
+        source=info.source,
+        rows=info.rows,
+        refreshed_at=info.refreshed_at,
+    )
+
+
+def build_institutional_router(deps: ClaimsDependencies) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["institutional claims"])
+
+    @router.post(
+        "/stays/{stay_id}/claims/build",
+        response_model=StayClaimsOut,
+        summary="Build the stay's closed cycles whose days are all READY (seed 001 'Build "
+        "claim'); optionally an explicit period or another billing period",
+    )
+    async def post_build(
+        stay_id: str,
+        request: Request,
+        principal: Writer,
+        body: Annotated[StayBuildIn | None, Body()] = None,
+    ) -> StayClaimsOut:
+        runtime = _runtime(request)
+        wanted = body or StayBuildIn()
+        command = StayBuildRequest(
+            stay_id=stay_id,
+            period=None
+            if wanted.period is None
+            else DateRange(wanted.period.first, wanted.period.last),
+            billing_period=wanted.billing_period,
+        )
+        async with runtime.unit_of_work() as uow:
+            outcome = await build_stay_claims(uow, deps, principal.tenant_id, command)
+            await uow.commit()
+        runtime.relay.wake()
+        async with runtime.sessionmaker() as session:
+            views = await claims_by_id(session, principal.tenant_id, outcome.claim_ids)
+        return StayClaimsOut(
+            stay_id=stay_id,
+            claims=[claim_out(v) for v in views],
+            built=outcome.touched,
+            blocked=[_blocked(b) for b in outcome.blocked],
+            open_cycles=[_cycle(c) for c in outcome.open_cycles],
+        )
+
+    @router.get(
+        "/reference",
+        response_model=list[ReferenceTableOut],
+        summary="The reference tables in force (revenue codes, DRG master) and their versions",
+    )
+    async def get_reference(request: Request, principal: Reader) -> list[ReferenceTableOut]:
+        async with _runtime(request).sessionmaker() as session:
+            tables = await reference_tables(session, deps)
+        return [_table(t) for t in tables]
+
+    @router.put(
+        "/reference/{name}",
+        response_model=ReferenceTableOut,
+        summary="Refresh a reference table from a file (text/csv body; every bad line is "
+        "reported and nothing is applied)",
+        openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    )
+    async def put_reference(
+        name: str, request: Request, principal: ReferenceWriter
+    ) -> ReferenceTableOut:
+        text = (await request.body()).decode("utf-8-sig")
+        runtime = _runtime(request)
+        async with runtime.unit_of_work() as uow:
+            info = await refresh_reference_table(
+                uow, deps, name, text, f"API upload by {principal.subject}"
+            )
+            await uow.commit()
+        return _table(info)
+
+    return router

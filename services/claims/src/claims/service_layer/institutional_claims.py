@@ -1,0 +1,1150 @@
+"""Use cases of institutional per-diem claims (SPEC 6, docs/design/per-diem.md): a stay's
+days are cut into cycles by the program's billing period, a cycle that has closed is built
+into one 837I claim once every stay day in it has a READY day charge, and whatever changes
+later (a late leave, a late discharge, a corrected admit, rewritten day charges) reaches
+the claims already built.
+
+One operation does all of it, :func:`reconcile_stay`: read the stay, its day charges, its
+claims and the operator's choices; cut the cycles; then for each cycle build, rebuild,
+leave alone, mark STALE or cancel. Every trigger (a stay event, charges, the time-driven
+sweep, an operator's request, a member or facility record) runs it under the stay's lock
+in the unit of work of the event or request, so it is idempotent: running it twice on the
+same facts changes nothing the second time."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from claims.adapters.db.claims_repository import ClaimRepository
+from claims.adapters.db.institutional_repository import InstitutionalRepository, StayBilling
+from claims.adapters.db.repository import ProjectionRepository
+from claims.domain.charges import ChargeOnFile
+from claims.domain.claims import (
+    ClaimRuleViolation,
+    ClaimStatus,
+    IssueCode,
+    ScrubIssue,
+    UnknownClaim,
+    check_submittable,
+    check_transition,
+    error,
+    patient_control_number,
+    status_after_scrub,
+)
+from claims.domain.cycles import BilledRange, Cycle, DateRange, StayDays, plan_cycles
+from claims.domain.institutional import (
+    BlockedDay,
+    CycleClaim,
+    CycleClaimInputs,
+    InstitutionalClaimContent,
+    InstitutionalEdits,
+    billing_fingerprint,
+    blocked_days,
+    build_cycle_claim,
+    content_fingerprint,
+)
+from claims.domain.institutional_scrub import context_issues, scrub_cycle_claim
+from claims.domain.projections import (
+    ClaimMember,
+    Facility,
+    ProjectionOutcome,
+    SourceStamp,
+    StayContext,
+    StayStamp,
+    StayStatus,
+)
+from claims.domain.reference import ReferenceTables
+from claims.domain.stay_changes import StayChange, describe_stay_change
+from claims.service_layer.dependencies import ClaimsDependencies
+from claims.service_layer.messages import cycle_claim_status_changed, cycle_claim_submitted
+from claims.service_layer.projections import record_facility, record_stay
+from common.db import UnitOfWork
+from common.errors import DomainError
+from common.leases import try_lock
+from common.logging import get_logger
+from common.tenants import TenantNotConfigured
+from contracts.events import CLAIM_STATUS_CHANGED_V1, CLAIM_SUBMITTED_V1
+from contracts.tenant import BillingPeriod, InstitutionalBillingVersion, TenantConfig
+from contracts.tenant.effective_dating import ConfigLookupError
+
+log = get_logger(__name__)
+
+AUTO_SUBMIT = "auto-submit"
+SWEEP_LEASE = "claims:cycle-close-sweep"
+ONE_DAY = timedelta(days=1)
+
+
+class BuildReason:
+    """Why a cycle claim version was built (kept on the version)."""
+
+    BUILT = "BUILT"
+    STAY_CHANGED = "STAY_CHANGED"
+    DAY_CHARGES_CHANGED = "DAY_CHARGES_CHANGED"
+    CYCLE_CLOSED = "CYCLE_CLOSED"
+    REQUESTED = "REQUESTED"
+    CONTEXT_EDITED = "CONTEXT_EDITED"
+    MEMBER_CHANGED = "MEMBER_CHANGED"
+    FACILITY_CHANGED = "FACILITY_CHANGED"
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+class UnknownStay(DomainError):
+    def __init__(self, stay_id: str) -> None:
+        super().__init__(
+            "STAY_NOT_FOUND", "no stay (nor any day charge of it) with this id", stay_id=stay_id
+        )
+
+
+def _days_detail(days: Sequence[BlockedDay]) -> list[dict[str, object]]:
+    return [
+        {
+            "date": d.day.isoformat(),
+            "reason": d.reason.value,
+            "charge_ids": list(d.charge_ids),
+            "issue_codes": list(d.issue_codes),
+        }
+        for d in days
+    ]
+
+
+class CycleNotReady(DomainError):
+    """A cycle whose stay days lack a READY day charge; names each such day."""
+
+    def __init__(self, stay_id: str, cycle: Cycle, days: Sequence[BlockedDay]) -> None:
+        first = days[0]
+        super().__init__(
+            "CYCLE_NOT_READY",
+            f"{len(days)} stay day(s) have no READY day charge, the first {first.day.isoformat()} "
+            f"({first.reason.value})",
+            stay_id=stay_id,
+            cycle_from=cycle.first_day.isoformat(),
+            cycle_to=cycle.last_day.isoformat(),
+            days=_days_detail(days),
+        )
+
+
+class CycleNotClosed(DomainError):
+    def __init__(self, stay_id: str, cycle: Cycle) -> None:
+        super().__init__(
+            "CYCLE_NOT_CLOSED",
+            "the cycle's period has not ended and it does not hold the discharge",
+            stay_id=stay_id,
+            cycle_from=cycle.first_day.isoformat(),
+            cycle_to=cycle.last_day.isoformat(),
+        )
+
+
+class ClaimAlreadySubmitted(DomainError):
+    def __init__(self, claim: CycleClaim) -> None:
+        super().__init__(
+            "CLAIM_SUBMITTED",
+            "the claim left our hands: it is reversed and rebuilt, or replaced (#5)",
+            claim_id=claim.claim_id,
+            claim_status=claim.status.value,
+            reversal_needed=claim.reversal_needed,
+        )
+
+
+class InstitutionalContextInvalid(DomainError):
+    def __init__(self, claim_id: str, issues: Sequence[ScrubIssue]) -> None:
+        codes = sorted({issue.code for issue in issues})
+        super().__init__(
+            "INSTITUTIONAL_CONTEXT_INVALID",
+            "the edited institutional context does not validate: " + ", ".join(codes),
+            claim_id=claim_id,
+            codes=codes,
+            issues=[{"code": i.code, "message": i.message} for i in issues],
+        )
+
+
+# --------------------------------------------------------------------------- what a run reads
+
+
+# Triggers that cannot change what a submitted claim bills (parties aside): its check is
+# skipped for them.
+_PARTIES_ONLY = frozenset({"MEMBER_CHANGED", "FACILITY_CHANGED", "CYCLE_CLOSED"})
+
+
+@dataclass(frozen=True)
+class Trigger:
+    reason: str
+    stay_changes: tuple[StayChange, ...] = ()
+    requested: bool = False  # an operator asked: build closed cycles whatever auto-build says
+    claim_id: str | None = None  # an operator asked about this claim
+    days: tuple[date, ...] | None = None  # the days whose charges changed (None: any)
+
+    def may_change_billing_of(self, cycle: Cycle) -> bool:
+        """Whether a submitted claim of ``cycle`` can bill differently after this."""
+        if self.requested:
+            return True
+        if self.reason in _PARTIES_ONLY:
+            return False
+        if self.days is not None:
+            # A final cycle's statement runs through the discharge day after its last.
+            last = cycle.last_day + timedelta(days=1)
+            return any(cycle.first_day <= day <= last for day in self.days)
+        touching = [c.touches for c in self.stay_changes]
+        if self.stay_changes and all(t is not None for t in touching):
+            return any(t is not None and t.overlaps(cycle.days) for t in touching)
+        return True
+
+
+@dataclass(frozen=True)
+class BlockedCycle:
+    first_day: date
+    last_day: date
+    days: tuple[BlockedDay, ...]
+
+
+@dataclass
+class StayOutcome:
+    stay_id: str
+    touched: list[str] = field(default_factory=list)  # claims built, rebuilt, staled, cancelled
+    claim_ids: list[str] = field(default_factory=list)  # the stay's live claims after the run
+    blocked: list[BlockedCycle] = field(default_factory=list)
+    open_cycles: list[Cycle] = field(default_factory=list)
+    waiting: list[Cycle] = field(default_factory=list)  # closed, ready, auto-build off
+
+    def touch(self, claim_id: str) -> None:
+        if claim_id not in self.touched:
+            self.touched.append(claim_id)
+
+
+@dataclass(frozen=True)
+class StayFacts:
+    tenant_id: str
+    tenant: TenantConfig
+    stay_id: str
+    stay: StayContext | None
+    member_id: str
+    program_id: str
+    member: ClaimMember | None
+    facility: Facility | None
+    charges: tuple[ChargeOnFile, ...]
+    claims: tuple[CycleClaim, ...]
+    billing: StayBilling
+    reference: ReferenceTables
+    today: date
+    time_zone: str
+
+    def billing_on(self, day: date) -> InstitutionalBillingVersion | None:
+        try:
+            return self.tenant.program(self.program_id).institutional_billing_on(day)
+        except ConfigLookupError:
+            return None
+
+    def billing_period_on(self, day: date) -> BillingPeriod:
+        if self.billing.billing_period is not None:
+            return self.billing.billing_period
+        version = self.billing_on(day)
+        # Seed 002's migration defaults every program row to MONTHLY.
+        return version.billing_period if version else BillingPeriod.MONTHLY
+
+    def auto_builds(self, cycle: Cycle) -> bool:
+        version = self.billing_on(cycle.first_day)
+        return bool(version and version.auto_build_on_cycle_close)
+
+    def stay_days(self) -> StayDays | None:
+        stay = self.stay
+        if stay is None or stay.status is StayStatus.ENTERED_IN_ERROR:
+            return None
+        discharge = stay.discharge.discharge_date if stay.discharge else None
+        version = self.billing_on(discharge) if discharge else None
+        billable = bool(version and version.discharge_day_billable)
+        return StayDays(stay.admission.admit_date, discharge, billable)
+
+    def charges_for(self, cycle: Cycle) -> tuple[ChargeOnFile, ...]:
+        """The stay's charges the cycle's statement period holds."""
+        last = cycle.last_day
+        stay = self.stay
+        if cycle.final and stay is not None and stay.discharge is not None:
+            last = max(last, stay.discharge.discharge_date)
+        return tuple(c for c in self.charges if cycle.first_day <= c.date_of_service <= last)
+
+
+async def _read(
+    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, stay_id: str
+) -> StayFacts | None:
+    repository = InstitutionalRepository(uow.session)
+    projections = ProjectionRepository(uow.session)
+    tenant = deps.tenant_config(tenant_id)
+    stay = await projections.get_stay(tenant_id, stay_id)
+    charges = tuple(await repository.stay_charges(tenant_id, stay_id))
+    claims = tuple(await repository.stay_claims(tenant_id, stay_id))
+    if stay is not None:
+        member_id, program_id, facility_id = stay.member_id, stay.program_id, stay.facility_id
+    elif charges:
+        first = charges[0]
+        member_id, program_id, facility_id = first.member_id, first.program_id, first.facility_id
+    else:
+        return None
+    facility = await projections.get_facility(tenant_id, facility_id)
+    zone = facility.time_zone if facility else tenant.time_zone
+    return StayFacts(
+        tenant_id=tenant_id,
+        tenant=tenant,
+        stay_id=stay_id,
+        stay=stay,
+        member_id=member_id,
+        program_id=program_id,
+        member=await projections.get_member(tenant_id, member_id),
+        facility=facility,
+        charges=charges,
+        claims=claims,
+        billing=await repository.stay_billing(tenant_id, stay_id),
+        reference=await deps.reference.current(uow.session),
+        today=deps.clock().astimezone(ZoneInfo(zone)).date(),
+        time_zone=zone,
+    )
+
+
+def _cut(facts: StayFacts, held: Sequence[CycleClaim]) -> list[Cycle]:
+    billed = [BilledRange(c.claim_id, c.days) for c in held]
+    stay = facts.stay
+    if stay is not None and stay.status is StayStatus.ENTERED_IN_ERROR:
+        return []
+    days = facts.stay_days()
+    if days is None:
+        # Known only by its day charges: the operator's explicit cycles, as asked.
+        cut = [Cycle(r.first, r.last, r.last, False, None) for r in facts.billing.explicit]
+        cut += [
+            Cycle(b.days.first, b.days.last, b.days.last, False, None, b.claim_id) for b in billed
+        ]
+        return sorted(cut, key=lambda c: c.first_day)
+    return plan_cycles(
+        days,
+        facts.billing_period_on,
+        billed=billed,
+        explicit=facts.billing.explicit,
+        today=facts.today,
+    )
+
+
+# --------------------------------------------------------------------------- composing
+
+
+@dataclass(frozen=True)
+class Composed:
+    inputs: CycleClaimInputs
+    content: InstitutionalClaimContent
+    issues: tuple[ScrubIssue, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        return content_fingerprint(self.content, self.issues)
+
+    @property
+    def printed(self) -> str:
+        return billing_fingerprint(self.content)
+
+
+def _compose(
+    deps: ClaimsDependencies,
+    facts: StayFacts,
+    cycle: Cycle,
+    *,
+    claim_id: str,
+    patient_control_number: str,
+    version: int,
+    edits: InstitutionalEdits,
+) -> Composed:
+    inputs = CycleClaimInputs(
+        patient_control_number=patient_control_number,
+        version=version,
+        stay_id=facts.stay_id,
+        member_id=facts.member_id,
+        program_id=facts.program_id,
+        cycle=cycle,
+        stay=facts.stay,
+        charges=facts.charges_for(cycle),
+        member=facts.member,
+        facility=facts.facility,
+        tenant=facts.tenant,
+        revenue_codes=facts.reference.revenue_codes,
+        edits=edits,
+    )
+    content = build_cycle_claim(inputs)
+    issues = list(scrub_cycle_claim(inputs, content, deps.diagnoses, facts.reference.drg_master))
+    if not any(issue.blocks for issue in issues):
+        issues += _contract_issues(claim_id, patient_control_number, version, content)
+    return Composed(inputs, content, tuple(issues))
+
+
+def _contract_issues(
+    claim_id: str, pcn: str, version: int, content: InstitutionalClaimContent
+) -> list[ScrubIssue]:
+    """Whatever the scrub let through must still make a valid claim message."""
+    trial = CycleClaim(
+        claim_id,
+        pcn,
+        content.stay_id,
+        "trial",
+        "trial",
+        content.billing_provider.npi,
+        content.cycle_first_day,
+        content.cycle_last_day,
+        content.statement_from,
+        content.statement_through,
+        ClaimStatus.DRAFT,
+        max(version, 1),
+    )
+    try:
+        cycle_claim_submitted(trial, content, content.clearinghouse_id or "unknown")
+    except ValidationError as exc:
+        where = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+        return [
+            error(
+                IssueCode.CLAIM_CONTENT_INVALID,
+                "the claim message would be invalid at: " + ", ".join(where)[:400],
+            )
+        ]
+    except ValueError as exc:
+        return [error(IssueCode.CLAIM_CONTENT_INVALID, str(exc))]
+    return []
+
+
+# --------------------------------------------------------------------------- the run
+
+
+async def reconcile_stay(
+    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, stay_id: str, trigger: Trigger
+) -> StayOutcome:
+    """Bring the stay's cycle claims in line with what is known now (see the module)."""
+    repository = InstitutionalRepository(uow.session)
+    await repository.lock_stay(tenant_id, stay_id)
+    facts = await _read(uow, deps, tenant_id, stay_id)
+    outcome = StayOutcome(stay_id)
+    if facts is None:
+        if trigger.requested:
+            raise UnknownStay(stay_id)
+        return outcome
+    live = [c for c in facts.claims if c.live]
+    held = [c for c in live if c.holds_its_days]
+    cycles = _cut(facts, held)
+    by_id = {c.claim_id: c for c in live}
+    unmatched = [c for c in live if c.rebuildable]
+    pairs: list[tuple[Cycle, CycleClaim | None]] = []
+    seen_held: set[str] = set()
+    for cycle in cycles:
+        if cycle.billed_by is not None:
+            seen_held.add(cycle.billed_by)
+            if trigger.may_change_billing_of(cycle):
+                await _check_held(uow, deps, facts, by_id[cycle.billed_by], cycle, trigger, outcome)
+            continue
+        match = next((c for c in unmatched if c.cycle_first_day == cycle.first_day), None)
+        match = match or next((c for c in unmatched if c.days.overlaps(cycle.days)), None)
+        if match is not None:
+            unmatched.remove(match)
+        pairs.append((cycle, match))
+    for claim in held:
+        if claim.claim_id not in seen_held:
+            await _mark_stale(
+                uow,
+                facts,
+                claim,
+                ["STAY_DAYS_GONE", *_codes(trigger.stay_changes)],
+                _why(trigger, claim, "its days are no longer days of the stay"),
+                reversal=True,
+            )
+            outcome.touch(claim.claim_id)
+    for claim in unmatched:
+        await _cancel(uow, facts, claim, "its days are no longer a cycle of the stay")
+        outcome.touch(claim.claim_id)
+    for cycle, matched in pairs:
+        await _settle(uow, deps, facts, cycle, matched, trigger, outcome)
+    # When the next open cycle closes by time (a claim of an open cycle waits STALE).
+    closes = [
+        c.period_end + ONE_DAY
+        for c, _ in pairs
+        if c.period_end is not None and not c.closed(facts.today)
+    ]
+    await repository.save_stay_billing(
+        tenant_id,
+        stay_id,
+        member_id=facts.member_id,
+        billing=facts.billing,
+        closes_on=min(closes, default=None),
+        time_zone=facts.time_zone,
+    )
+    outcome.claim_ids = [
+        c.claim_id for c in await repository.stay_claims(tenant_id, stay_id) if c.live
+    ]
+    return outcome
+
+
+def _codes(changes: Sequence[StayChange]) -> list[str]:
+    return list(dict.fromkeys(change.code.value for change in changes))
+
+
+def _relevant(trigger: Trigger, first: date, last: date) -> list[StayChange]:
+    touching = [c for c in trigger.stay_changes if c.touches_period(first, last)]
+    return touching or list(trigger.stay_changes)
+
+
+def _why(trigger: Trigger, claim: CycleClaim, otherwise: str) -> str:
+    changes = _relevant(trigger, claim.statement_from, claim.statement_through)
+    if changes:
+        return "; ".join(change.message for change in changes)
+    return otherwise
+
+
+async def _settle(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    facts: StayFacts,
+    cycle: Cycle,
+    claim: CycleClaim | None,
+    trigger: Trigger,
+    outcome: StayOutcome,
+) -> None:
+    closed = cycle.closed(facts.today)
+    blocked = blocked_days(cycle.days.days(), facts.charges_for(cycle))
+    if claim is None:
+        if not closed:
+            outcome.open_cycles.append(cycle)
+        elif blocked:
+            outcome.blocked.append(BlockedCycle(cycle.first_day, cycle.last_day, tuple(blocked)))
+        elif trigger.requested or facts.auto_builds(cycle):
+            await _open_and_build(uow, deps, facts, cycle, trigger, outcome)
+        else:
+            outcome.waiting.append(cycle)
+        return
+    composed = _compose(
+        deps,
+        facts,
+        cycle,
+        claim_id=claim.claim_id,
+        patient_control_number=claim.patient_control_number,
+        version=claim.version + 1,
+        edits=claim.edits,
+    )
+    repository = InstitutionalRepository(uow.session)
+    current = await repository.version_fingerprint(facts.tenant_id, claim.claim_id, claim.version)
+    same_cycle = (claim.cycle_first_day, claim.cycle_last_day) == (cycle.first_day, cycle.last_day)
+    if composed.fingerprint == current and same_cycle and claim.status is not ClaimStatus.STALE:
+        return
+    changes = _relevant(trigger, claim.statement_from, claim.statement_through)
+    if changes and claim.status is not ClaimStatus.STALE:
+        await _mark_stale(
+            uow, facts, claim, _codes(changes), _why(trigger, claim, ""), reversal=False
+        )
+    if closed and not blocked:
+        await _build_version(uow, deps, facts, cycle, claim, composed, trigger.reason)
+        outcome.touch(claim.claim_id)
+        return
+    if blocked:
+        outcome.blocked.append(BlockedCycle(cycle.first_day, cycle.last_day, tuple(blocked)))
+    if claim.status is not ClaimStatus.STALE:
+        why = (
+            f"{len(blocked)} stay day(s) of the cycle have no READY day charge"
+            if blocked
+            else "the cycle is open again (its period has not ended, nor the stay)"
+        )
+        await _mark_stale(
+            uow,
+            facts,
+            claim,
+            ["CYCLE_NOT_READY" if blocked else "CYCLE_NOT_CLOSED"],
+            why,
+            reversal=False,
+        )
+        outcome.touch(claim.claim_id)
+
+
+async def _open_and_build(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    facts: StayFacts,
+    cycle: Cycle,
+    trigger: Trigger,
+    outcome: StayOutcome,
+) -> None:
+    claims = ClaimRepository(uow.session)
+    sequence = await claims.next_patient_control_sequence(facts.tenant_id)
+    payers = [c.payer_id for c in facts.charges_for(cycle) if c.payer_id]
+    claim = CycleClaim(
+        claim_id=f"clm-{uuid.uuid4().hex}",
+        patient_control_number=patient_control_number(sequence),
+        stay_id=facts.stay_id,
+        member_id=facts.member_id,
+        payer_id=payers[0] if payers else "",
+        billing_provider_npi=facts.tenant.billing_provider.npi,
+        cycle_first_day=cycle.first_day,
+        cycle_last_day=cycle.last_day,
+        statement_from=cycle.first_day,
+        statement_through=cycle.last_day,
+        status=ClaimStatus.DRAFT,
+    )
+    await InstitutionalRepository(uow.session).add_cycle_claim(facts.tenant_id, claim)
+    composed = _compose(
+        deps,
+        facts,
+        cycle,
+        claim_id=claim.claim_id,
+        patient_control_number=claim.patient_control_number,
+        version=1,
+        edits=claim.edits,
+    )
+    reason = BuildReason.REQUESTED if trigger.requested else BuildReason.BUILT
+    await _build_version(uow, deps, facts, cycle, claim, composed, reason)
+    outcome.touch(claim.claim_id)
+    log.info("cycle_claim_opened", claim_id=claim.claim_id, stay_id=facts.stay_id)
+
+
+async def _build_version(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    facts: StayFacts,
+    cycle: Cycle,
+    claim: CycleClaim,
+    composed: Composed,
+    reason: str,
+) -> None:
+    """Record a new version of ``claim`` from ``composed``; READY and auto-submitting, it
+    is submitted at once."""
+    repository = InstitutionalRepository(uow.session)
+    claims = ClaimRepository(uow.session)
+    content, issues = composed.content, composed.issues
+    version = claim.version + 1
+    previous = claim.status if claim.version else None
+    status = status_after_scrub(issues)
+    if previous is not None:
+        check_transition(claim.claim_id, previous, status)
+    payer = composed.inputs.payer_id
+    claim.version, claim.status = version, status
+    claim.cycle_first_day, claim.cycle_last_day = cycle.first_day, cycle.last_day
+    claim.statement_from, claim.statement_through = (
+        content.statement_from,
+        content.statement_through,
+    )
+    claim.frequency_code = content.frequency_code.value
+    claim.payer_id = payer or claim.payer_id
+    claim.stale_reason = None
+    await repository.add_version(
+        facts.tenant_id,
+        claim.claim_id,
+        version,
+        content=content,
+        issues=issues,
+        scrubbed_status=status,
+        reason=reason,
+        fingerprint=composed.fingerprint,
+        printed_fingerprint=composed.printed,
+    )
+    await repository.update_cycle_claim(
+        facts.tenant_id, claim, total_charge=content.total_charge, line_count=len(content.lines)
+    )
+    await repository.hold_charges(facts.tenant_id, claim.claim_id, content.charge_ids)
+    blocking = sorted({issue.code for issue in issues if issue.blocks})
+    if previous is not status:
+        await claims.add_status_change(
+            facts.tenant_id,
+            claim.claim_id,
+            version,
+            previous,
+            status,
+            reason_codes=[reason, *blocking],
+        )
+    _publish_status(uow, facts.tenant_id, claim, previous, content.charge_ids, blocking)
+    log.info(
+        "cycle_claim_built",
+        claim_id=claim.claim_id,
+        claim_version=version,
+        stay_id=facts.stay_id,
+        status=status.value,
+        frequency_code=claim.frequency_code,
+        lines=len(content.lines),
+        issue_codes=blocking,
+    )
+    if status is ClaimStatus.READY and facts.tenant.auto_submit_claims:
+        await _submit(uow, facts.tenant, facts.tenant_id, claim, content, AUTO_SUBMIT)
+
+
+def _publish_status(
+    uow: UnitOfWork,
+    tenant_id: str,
+    claim: CycleClaim,
+    previous: ClaimStatus | None,
+    charge_ids: Sequence[str],
+    reason_codes: Sequence[str] = (),
+    reason: str | None = None,
+) -> None:
+    uow.publish(
+        type=CLAIM_STATUS_CHANGED_V1,
+        tenant_id=tenant_id,
+        data=cycle_claim_status_changed(
+            claim, previous, charge_ids, reason_codes=reason_codes, reason=reason
+        ),
+        subject=claim.claim_id,
+    )
+
+
+async def announce_status(
+    uow: UnitOfWork,
+    tenant_id: str,
+    claim: CycleClaim,
+    previous: ClaimStatus | None,
+    reason_codes: Sequence[str],
+    reason: str | None,
+) -> None:
+    """claims.claim.status_changed.v1 for a cycle claim whose status moved elsewhere (an
+    EDI outcome), with the charges its current version holds."""
+    lines = await InstitutionalRepository(uow.session).version_lines(
+        tenant_id, claim.claim_id, claim.version
+    )
+    charge_ids = [charge_id for line in lines for charge_id in line.charge_ids]
+    _publish_status(uow, tenant_id, claim, previous, charge_ids, reason_codes, reason)
+
+
+async def _check_held(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    facts: StayFacts,
+    claim: CycleClaim,
+    cycle: Cycle,
+    trigger: Trigger,
+    outcome: StayOutcome,
+) -> None:
+    """A claim that left our hands bills what it billed: when what it would print now
+    differs, it is marked STALE for a reverse and rebuild (#5), saying why."""
+    if claim.status is ClaimStatus.STALE:
+        return
+    composed = _compose(
+        deps,
+        facts,
+        cycle,
+        claim_id=claim.claim_id,
+        patient_control_number=claim.patient_control_number,
+        version=claim.version,
+        edits=claim.edits,
+    )
+    repository = InstitutionalRepository(uow.session)
+    printed = await repository.version_printed_fingerprint(
+        facts.tenant_id, claim.claim_id, claim.version
+    )
+    if printed == composed.printed:
+        return
+    changes = _relevant(trigger, claim.statement_from, claim.statement_through)
+    codes = _codes(changes) or ["DAY_CHARGES_CHANGED"]
+    why = _why(trigger, claim, "its day charges changed after it was submitted")
+    await _mark_stale(
+        uow,
+        facts,
+        claim,
+        codes,
+        f"{why}; it needs a reverse and rebuild",
+        reversal=True,
+    )
+    outcome.touch(claim.claim_id)
+
+
+async def _mark_stale(
+    uow: UnitOfWork,
+    facts: StayFacts,
+    claim: CycleClaim,
+    codes: Sequence[str],
+    why: str,
+    *,
+    reversal: bool,
+) -> None:
+    previous = claim.status
+    if previous is ClaimStatus.STALE:
+        return
+    check_transition(claim.claim_id, previous, ClaimStatus.STALE)
+    claim.status = ClaimStatus.STALE
+    claim.stale_reason = why
+    claim.reversal_needed = reversal
+    repository = InstitutionalRepository(uow.session)
+    await repository.update_cycle_claim(facts.tenant_id, claim)
+    await ClaimRepository(uow.session).add_status_change(
+        facts.tenant_id,
+        claim.claim_id,
+        claim.version,
+        previous,
+        ClaimStatus.STALE,
+        reason_codes=list(codes),
+        reason=why,
+    )
+    lines = await repository.version_lines(facts.tenant_id, claim.claim_id, claim.version)
+    charge_ids = [charge_id for line in lines for charge_id in line.charge_ids]
+    _publish_status(uow, facts.tenant_id, claim, previous, charge_ids, codes, why)
+    log.info(
+        "cycle_claim_stale",
+        claim_id=claim.claim_id,
+        claim_version=claim.version,
+        reversal_needed=reversal,
+        reason_codes=list(codes),
+    )
+
+
+async def _cancel(uow: UnitOfWork, facts: StayFacts, claim: CycleClaim, why: str) -> None:
+    previous = claim.status
+    check_transition(claim.claim_id, previous, ClaimStatus.CANCELLED)
+    claim.status = ClaimStatus.CANCELLED
+    repository = InstitutionalRepository(uow.session)
+    await repository.hold_charges(facts.tenant_id, claim.claim_id, [])
+    await repository.update_cycle_claim(facts.tenant_id, claim, line_count=0)
+    await ClaimRepository(uow.session).add_status_change(
+        facts.tenant_id,
+        claim.claim_id,
+        claim.version,
+        previous,
+        ClaimStatus.CANCELLED,
+        reason_codes=["CYCLE_GONE"],
+        reason=why,
+    )
+    # claims.claim.status_changed.v1 has no CANCELLED status (a contract gap); the days
+    # it held are on the claim of the cycle that holds them now, announced with it.
+    log.info("cycle_claim_cancelled", claim_id=claim.claim_id, claim_version=claim.version)
+
+
+# --------------------------------------------------------------------------- submitting
+
+
+async def _submit(
+    uow: UnitOfWork,
+    tenant: TenantConfig,
+    tenant_id: str,
+    claim: CycleClaim,
+    content: InstitutionalClaimContent,
+    actor: str,
+) -> None:
+    check_submittable(claim.claim_id, claim.status)
+    try:
+        clearinghouse_id = tenant.clearinghouse_for_payer(claim.payer_id).id
+    except ConfigLookupError as exc:
+        raise ClaimRuleViolation(
+            "UNKNOWN_PAYER", "the tenant configuration has no such payer", claim_id=claim.claim_id
+        ) from exc
+    uow.publish(
+        type=CLAIM_SUBMITTED_V1,
+        tenant_id=tenant_id,
+        data=cycle_claim_submitted(claim, content, clearinghouse_id),
+        subject=claim.claim_id,
+    )
+    previous = claim.status
+    claim.status = ClaimStatus.SUBMITTED
+    await InstitutionalRepository(uow.session).update_cycle_claim(tenant_id, claim)
+    await ClaimRepository(uow.session).add_status_change(
+        tenant_id, claim.claim_id, claim.version, previous, claim.status, actor=actor
+    )
+    _publish_status(uow, tenant_id, claim, previous, content.charge_ids)
+    log.info(
+        "cycle_claim_submitted",
+        claim_id=claim.claim_id,
+        claim_version=claim.version,
+        clearinghouse_id=clearinghouse_id,
+    )
+
+
+async def submit_cycle_claim(
+    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, claim_id: str, actor: str
+) -> CycleClaim:
+    """An operator's submit of a READY cycle claim (409 CLAIM_NOT_READY otherwise)."""
+    repository = InstitutionalRepository(uow.session)
+    claim = await repository.get_cycle_claim(tenant_id, claim_id, for_update=True)
+    if claim is None:
+        raise UnknownClaim(claim_id)
+    check_submittable(claim_id, claim.status)
+    content = await repository.version_content(tenant_id, claim_id, claim.version)
+    if content is None:
+        raise UnknownClaim(claim_id)
+    await _submit(uow, deps.tenant_config(tenant_id), tenant_id, claim, content, actor)
+    return claim
+
+
+# --------------------------------------------------------------------------- triggers
+
+
+async def apply_stay_update(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    stay: StayContext,
+    stamp: StayStamp,
+) -> None:
+    """Keep the newer stay state, then bring its cycle claims in line: a change that lands
+    on a built cycle marks its claim STALE with why (rebuilt at once when not submitted)."""
+    await InstitutionalRepository(uow.session).lock_stay(tenant_id, stay.stay_id)
+    previous = await ProjectionRepository(uow.session).get_stay(tenant_id, stay.stay_id)
+    if await record_stay(uow, tenant_id, stay, stamp) is not ProjectionOutcome.APPLIED:
+        return
+    if not _configured(deps, tenant_id):
+        # The stay is kept; its cycles are cut once the tenant's configuration is mounted
+        # (the next stay or charge event, or an operator's build).
+        log.warning("stay_not_billed_tenant_not_configured", stay_id=stay.stay_id)
+        return
+    changes = describe_stay_change(previous, stay, version=stay.stay_version)
+    await reconcile_stay(
+        uow, deps, tenant_id, stay.stay_id, Trigger(BuildReason.STAY_CHANGED, changes)
+    )
+
+
+def _configured(deps: ClaimsDependencies, tenant_id: str) -> bool:
+    try:
+        deps.tenant_config(tenant_id)
+    except TenantNotConfigured:
+        return False
+    return True
+
+
+async def day_charges_changed(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    changed: Mapping[str, Sequence[date]],
+) -> None:
+    """New versions of day charges (``changed``: stay -> their dates) reach the cycles."""
+    for stay_id in sorted(changed):
+        trigger = Trigger(
+            BuildReason.DAY_CHARGES_CHANGED, days=tuple(sorted(set(changed[stay_id])))
+        )
+        await reconcile_stay(uow, deps, tenant_id, stay_id, trigger)
+
+
+async def member_changed(
+    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, member_id: str
+) -> None:
+    """A newer member record (coverages, enrollments): the member's unsubmitted cycle
+    claims are built and scrubbed again."""
+    repository = InstitutionalRepository(uow.session)
+    for stay_id in await repository.stays_with_open_claims(tenant_id, member_id=member_id):
+        await reconcile_stay(uow, deps, tenant_id, stay_id, Trigger(BuildReason.MEMBER_CHANGED))
+
+
+async def apply_facility_upsert(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    facility: Facility,
+    stamp: SourceStamp,
+) -> None:
+    """Keep the newer facility record, then rebuild the unsubmitted cycle claims of stays
+    there (the facility prints on them)."""
+    if await record_facility(uow, tenant_id, facility, stamp) is not ProjectionOutcome.APPLIED:
+        return
+    repository = InstitutionalRepository(uow.session)
+    for stay_id in await repository.stays_with_open_claims(
+        tenant_id, facility_id=facility.facility_id
+    ):
+        await reconcile_stay(uow, deps, tenant_id, stay_id, Trigger(BuildReason.FACILITY_CHANGED))
+
+
+async def close_cycles_due(
+    unit_of_work: Callable[[], UnitOfWork], deps: ClaimsDependencies, *, batch_size: int = 200
+) -> list[str]:
+    """The time-driven check: stays whose next open cycle's period has ended (in the
+    facility's zone) are reconciled, so the cycle closes and builds. One replica at a
+    time (lease); each stay in its own transaction. Returns the claims it touched."""
+    touched: list[str] = []
+    async with unit_of_work() as lease:
+        if not await try_lock(lease.session, SWEEP_LEASE):
+            return touched
+        due = await InstitutionalRepository(lease.session).due_stays(deps.clock(), batch_size)
+        for stay in due:
+            try:
+                async with unit_of_work() as uow:
+                    outcome = await reconcile_stay(
+                        uow, deps, stay.tenant_id, stay.stay_id, Trigger(BuildReason.CYCLE_CLOSED)
+                    )
+                    await uow.commit()
+                touched += outcome.touched
+            except Exception as exc:  # one stay's trouble never stops the others
+                log.warning(
+                    "cycle_close_failed",
+                    stay_id=stay.stay_id,
+                    error_type=type(exc).__name__,
+                    error_code=getattr(exc, "code", None),
+                )
+    return touched
+
+
+# --------------------------------------------------------------------------- operator
+
+
+@dataclass(frozen=True)
+class StayBuildRequest:
+    stay_id: str
+    period: DateRange | None = None  # an explicit cycle
+    billing_period: BillingPeriod | None = None  # for the stay's unbilled days
+
+
+async def build_stay_claims(
+    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, request: StayBuildRequest
+) -> StayOutcome:
+    """An operator's "Build claim" on a stay: every closed cycle whose days are all READY
+    is built now (auto-build or not). With a billing period, the stay's unbilled days are
+    cut by it from now on; with an explicit period, that cycle is built (409 naming the
+    days when one is not READY, or when the period has not ended)."""
+    repository = InstitutionalRepository(uow.session)
+    await repository.lock_stay(tenant_id, request.stay_id)
+    facts = await _read(uow, deps, tenant_id, request.stay_id)
+    if facts is None:
+        raise UnknownStay(request.stay_id)
+    billing = facts.billing
+    if request.billing_period is not None:
+        billing = replace(billing, billing_period=request.billing_period)
+    if request.period is not None:
+        _check_period(facts, request.period)
+        kept = tuple(r for r in billing.explicit if not r.overlaps(request.period))
+        billing = replace(
+            billing, explicit=tuple(sorted((*kept, request.period), key=lambda r: r.first))
+        )
+    if billing != facts.billing:
+        await repository.save_stay_billing(
+            tenant_id,
+            request.stay_id,
+            member_id=facts.member_id,
+            billing=billing,
+            closes_on=None,
+            time_zone=facts.time_zone,
+        )
+    outcome = await reconcile_stay(
+        uow,
+        deps,
+        tenant_id,
+        request.stay_id,
+        Trigger(BuildReason.REQUESTED, requested=True),
+    )
+    if request.period is not None:
+        first = (
+            max(request.period.first, facts.stay.admission.admit_date)
+            if facts.stay
+            else request.period.first
+        )
+        for blocked in outcome.blocked:
+            if blocked.first_day == first:
+                raise CycleNotReady(
+                    request.stay_id,
+                    Cycle(blocked.first_day, blocked.last_day, None, False, None),
+                    blocked.days,
+                )
+        for cycle in outcome.open_cycles:
+            if cycle.first_day == first:
+                raise CycleNotClosed(request.stay_id, cycle)
+    return outcome
+
+
+def _check_period(facts: StayFacts, period: DateRange) -> None:
+    stay = facts.stay
+    days = facts.stay_days()
+    if stay is not None and (days is None or not days.is_stay_day(period.first)):
+        raise ClaimRuleViolation(
+            "PERIOD_OUTSIDE_STAY",
+            "the period starts outside the stay's days (admission through the last stay day)",
+            stay_id=facts.stay_id,
+        )
+    for claim in facts.claims:
+        if claim.holds_its_days and claim.days.overlaps(period):
+            raise ClaimRuleViolation(
+                "PERIOD_ALREADY_BILLED",
+                "the period overlaps a cycle already submitted (reverse it first, #5)",
+                stay_id=facts.stay_id,
+                claim_id=claim.claim_id,
+            )
+
+
+async def rebuild_cycle_claim(
+    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, claim_id: str
+) -> CycleClaim:
+    """An operator's rebuild: a new version when anything it prints or any finding
+    changed (409 when it left our hands, or when a day of its cycle is not READY)."""
+    repository = InstitutionalRepository(uow.session)
+    claim = await repository.get_cycle_claim(tenant_id, claim_id)
+    if claim is None:
+        raise UnknownClaim(claim_id)
+    if claim.holds_its_days:
+        raise ClaimAlreadySubmitted(claim)
+    outcome = await reconcile_stay(
+        uow,
+        deps,
+        tenant_id,
+        claim.stay_id,
+        Trigger(BuildReason.REQUESTED, requested=True, claim_id=claim_id),
+    )
+    after = await repository.get_cycle_claim(tenant_id, claim_id)
+    assert after is not None
+    for blocked in outcome.blocked:
+        if DateRange(blocked.first_day, blocked.last_day).overlaps(after.days):
+            raise CycleNotReady(
+                claim.stay_id,
+                Cycle(blocked.first_day, blocked.last_day, None, False, None),
+                blocked.days,
+            )
+    return after
+
+
+async def edit_institutional_context(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    claim_id: str,
+    edits: InstitutionalEdits,
+) -> CycleClaim:
+    """An operator's correction of the claim's institutional context: validated (DRG in
+    the master, leaves dated and inside admit..discharge, covered + non-covered = days in
+    the period: 422 INSTITUTIONAL_CONTEXT_INVALID with the codes), kept on the claim, and
+    the claim rebuilt with it (a new version)."""
+    repository = InstitutionalRepository(uow.session)
+    found = await repository.get_cycle_claim(tenant_id, claim_id)
+    if found is None:
+        if await repository.transaction_type(tenant_id, claim_id) is not None:
+            raise ClaimRuleViolation(
+                "NOT_INSTITUTIONAL",
+                "only an institutional (837I) claim has an institutional context",
+                claim_id=claim_id,
+            )
+        raise UnknownClaim(claim_id)
+    await repository.lock_stay(tenant_id, found.stay_id)
+    claim = await repository.get_cycle_claim(tenant_id, claim_id, for_update=True)
+    assert claim is not None
+    if not claim.rebuildable:
+        raise ClaimAlreadySubmitted(claim)
+    facts = await _read(uow, deps, tenant_id, claim.stay_id)
+    assert facts is not None
+    held = [c for c in facts.claims if c.live and c.holds_its_days]
+    cycle = next(
+        (c for c in _cut(facts, held) if c.first_day == claim.cycle_first_day),
+        Cycle(claim.cycle_first_day, claim.cycle_last_day, claim.cycle_last_day, False, None),
+    )
+    composed = _compose(
+        deps,
+        facts,
+        cycle,
+        claim_id=claim.claim_id,
+        patient_control_number=claim.patient_control_number,
+        version=claim.version + 1,
+        edits=edits,
+    )
+    problems = context_issues(composed.content, facts.reference.drg_master)
+    problems += [
+        issue
+        for issue in composed.issues
+        if issue.code == IssueCode.INVALID_DIAGNOSIS and _edited_diagnoses(edits)
+    ]
+    if problems:
+        raise InstitutionalContextInvalid(claim_id, problems)
+    claim.edits = edits
+    await repository.update_cycle_claim(tenant_id, claim)
+    await reconcile_stay(
+        uow,
+        deps,
+        tenant_id,
+        claim.stay_id,
+        Trigger(BuildReason.CONTEXT_EDITED, requested=True, claim_id=claim_id),
+    )
+    after = await repository.get_cycle_claim(tenant_id, claim_id)
+    assert after is not None
+    return after
+
+
+def _edited_diagnoses(edits: InstitutionalEdits) -> bool:
+    return bool(edits.edited & {"principal_diagnosis", "admitting_diagnosis", "other_diagnoses"})

@@ -1,0 +1,1041 @@
+"""Per-diem stays become 837I cycle claims (SPEC 6, SPEC 12 vectors 2 and 3) through the
+real broker and database: stay events (stays.stay.*, the whole stay each time) and day
+charges (charges.charges.recorded.v1, PER_DIEM) are fed as the stays and charges services
+send them; claims cut the stay into cycles, build each closed cycle once its days are
+READY, submit at once in the sample tenant (auto_submit_claims: true), and mark STALE what
+a late stay event lands on.
+
+Tenant ``demo-bh``: program ``residential`` (MONTHLY, TOB 86, 1001 at $300.00, LOA 0183 at
+$0.00, discharge day not billed) and ``adult-day`` (WEEKLY, TOB 89, 3103 at $85.00,
+discharge day billed). ``demo-bh-manual`` is the same without auto-submit."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from claims.adapters.reference_data import PACKAGED
+from claims.bootstrap import build_runtime
+from claims.domain.code_sets import PatternDiagnosisCodeSet
+from claims.entrypoints.cli import refresh
+from claims.service_layer.dependencies import ClaimsDependencies
+from claims.service_layer.institutional_claims import close_cycles_due
+from claims.settings import ClaimsSettings
+from common.outbox import OUTBOX
+from common.runtime import ServiceRuntime
+from common.testing.messages import bearer as bearer_header
+from common.testing.processes import SAMPLE_TENANTS
+from contracts.envelope import CloudEvent
+from contracts.events import (
+    CHARGES_RECORDED_V1,
+    CLAIM_STATUS_CHANGED_V1,
+    CLAIM_SUBMITTED_V1,
+    EDI_CLAIM_REJECTED_V1,
+    FACILITY_UPSERTED_V1,
+    MEMBER_UPSERTED_V1,
+    STAYS_STAY_ADMITTED_V1,
+    STAYS_STAY_CORRECTED_V1,
+    STAYS_STAY_DISCHARGED_V1,
+    STAYS_STAY_LEAVE_ENDED_V1,
+    STAYS_STAY_LEAVE_STARTED_V1,
+)
+from contracts.topology import Topology
+
+Publish = Callable[..., Awaitable[CloudEvent]]
+Applied = Callable[[CloudEvent], Awaitable[None]]
+Send = Callable[..., Awaitable[CloudEvent]]
+Token = Callable[..., str]
+
+SAMPLES = SAMPLE_TENANTS.parent
+TENANT = "demo-bh"
+MANUAL = "demo-bh-manual"
+ON_REQUEST = "demo-bh-on-request"  # programs that build a closed cycle only when asked
+FACILITY = "fac-springfield-res"
+READ = ["billing.claim.read"]
+WRITE = ["billing.claim.read", "billing.claim.write"]
+ONE_DAY = timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def settings(
+    service_settings: Callable[..., ClaimsSettings],
+    schema: str,
+    topology: Topology,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> ClaimsSettings:
+    folder: Path = tmp_path_factory.mktemp("tenants")
+    text = (SAMPLE_TENANTS / f"{TENANT}.yaml").read_text()
+    (folder / f"{TENANT}.yaml").write_text(text)
+    manual = text.replace(f"tenant_id: {TENANT}", f"tenant_id: {MANUAL}", 1)
+    manual = manual.replace("auto_submit_claims: true", "auto_submit_claims: false", 1)
+    assert "auto_submit_claims: false" in manual
+    (folder / f"{MANUAL}.yaml").write_text(manual)
+    on_request = manual.replace(f"tenant_id: {MANUAL}", f"tenant_id: {ON_REQUEST}", 1)
+    on_request = on_request.replace(
+        "auto_build_on_cycle_close: true", "auto_build_on_cycle_close: false"
+    )
+    assert on_request.count("auto_build_on_cycle_close: false") == 2
+    (folder / f"{ON_REQUEST}.yaml").write_text(on_request)
+    return service_settings(
+        ClaimsSettings,
+        db_schema=schema,
+        topology_prefix=topology.prefix,
+        prefetch=1,
+        tenant_config_dir=folder,
+    )
+
+
+@pytest.fixture(scope="module")
+async def runtime(settings: ClaimsSettings) -> AsyncIterator[ServiceRuntime]:
+    # The time-driven check is driven by the tests (with their own clock), not a loop.
+    runtime = build_runtime(settings, background=False)
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+@pytest.fixture
+def send(publish: Publish, applied: Applied) -> Send:
+    """Publish an event and wait until the consumer has applied it."""
+
+    async def send(event_type: str, data: dict[str, Any], **kwargs: Any) -> CloudEvent:
+        kwargs.setdefault("tenant", TENANT)
+        event = await publish(event_type, data, **kwargs)
+        await applied(event)
+        return event
+
+    return send
+
+
+# --------------------------------------------------------------------------- feeds
+
+
+def run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def sample(event_type: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((SAMPLES / f"{event_type}.json").read_text())["data"]
+    return copy.deepcopy(data)
+
+
+def member_data(member_id: str, enrollments: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    data = sample(MEMBER_UPSERTED_V1)
+    data["member_id"] = member_id
+    own = data["coverages"][0]  # il-medicaid, self, since 2025-01-01
+    own.update(coverage_id=f"cov-{member_id}", subscriber_id=f"MCD{member_id[-8:].upper()}")
+    data["coverages"] = [own]
+    data["program_enrollments"] = enrollments or []
+    return data
+
+
+def stay_data(
+    stay_id: str,
+    member_id: str,
+    version: int,
+    *,
+    admit: str = "2026-01-10",
+    program: str = "residential",
+    leaves: tuple[tuple[str, str, str | None], ...] = (),
+    discharge: tuple[str, int, str] | None = None,
+    drg: str | None = "885",
+) -> dict[str, Any]:
+    return {
+        "stay_id": stay_id,
+        "stay_version": version,
+        "member_id": member_id,
+        "facility_id": FACILITY,
+        "program_id": program,
+        "status": "DISCHARGED" if discharge else "ADMITTED",
+        "admission": {
+            "admit_date": admit,
+            "admit_hour": 14,
+            "admission_type": "3",
+            "admission_source": "1",
+            "principal_diagnosis": "F33.2",
+            "admitting_diagnosis": "F33.2",
+            "other_diagnoses": ["F41.1"],
+            "drg": drg,
+            "procedures": [{"code": "GZHZZZZ", "performed_on": admit}],
+        },
+        "leaves": [
+            {
+                "leave_id": leave_id,
+                "start_date": start,
+                "return_date": back,
+                "reason": "THERAPEUTIC",
+            }
+            for leave_id, start, back in leaves
+        ],
+        "discharge": None
+        if discharge is None
+        else {
+            "discharge_date": discharge[0],
+            "discharge_hour": discharge[1],
+            "patient_status": discharge[2],
+        },
+    }
+
+
+def days(first: str, last: str) -> list[date]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def day_charge(
+    stay_id: str,
+    member_id: str,
+    day: date,
+    *,
+    leave: bool = False,
+    version: int = 1,
+    program: str = "residential",
+    code: str = "1001",
+    rate: str = "300.00",
+    status: str = "READY",
+) -> dict[str, Any]:
+    """One day charge as the charges service writes it: id stable per (stay, date)."""
+    charge: dict[str, Any] = {
+        "charge_id": f"dc-{stay_id}-{day.isoformat()}",
+        "charge_version": version,
+        "kind": "PER_DIEM",
+        "filing_type": "INSTITUTIONAL",
+        "status": status,
+        "issues": [{"code": "NO_ACTIVE_COVERAGE", "message": "no coverage"}]
+        if status == "NEEDS_FIX"
+        else [],
+        "member_id": member_id,
+        "program_id": program,
+        "facility_id": FACILITY,
+        "payer_id": None if status == "NEEDS_FIX" else "il-medicaid",
+        "coverage_id": f"cov-{member_id}",
+        "date_of_service": day.isoformat(),
+        "revenue_code": "0183" if leave else code,
+        "units": "1",
+        "unit_basis": "DA",
+        "rate": "0.00" if leave else rate,
+        "amount": "0.00" if leave else rate,
+        "covered": not leave,
+        "source": {"kind": "STAY", "id": stay_id, "sequence": 1},
+    }
+    return charge
+
+
+def recorded(charges: list[dict[str, Any]], change: str = "BUILT") -> dict[str, Any]:
+    return {"change": change, "reason": None, "charges": charges}
+
+
+def january_and_february(stay_id: str, member_id: str, *, with_leave: bool) -> list[dict[str, Any]]:
+    """Vector 2's day charges: 2026-01-10 .. 2026-02-02 (02-03 is the discharge day)."""
+    leave = set(days("2026-01-20", "2026-01-22")) if with_leave else set()
+    return [
+        day_charge(stay_id, member_id, d, leave=d in leave)
+        for d in days("2026-01-10", "2026-02-02")
+    ]
+
+
+def bearer(token: Token, tenant: str = TENANT, scopes: list[str] = WRITE) -> dict[str, str]:
+    return bearer_header(token(tenant=tenant, scopes=scopes))
+
+
+async def stay_claims(
+    client: httpx.AsyncClient, token: Token, stay_id: str, tenant: str = TENANT
+) -> list[dict[str, Any]]:
+    response = await client.get(
+        "/v1/claims", params={"stay_id": stay_id}, headers=bearer(token, tenant, READ)
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return sorted(items, key=lambda c: c["period_from"])
+
+
+async def detail(
+    client: httpx.AsyncClient, token: Token, claim_id: str, tenant: str = TENANT
+) -> dict[str, Any]:
+    response = await client.get(f"/v1/claims/{claim_id}", headers=bearer(token, tenant, READ))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def outbox(runtime: ServiceRuntime, event_type: str, claim_id: str) -> list[dict[str, Any]]:
+    async with runtime.sessionmaker() as session:
+        rows = await session.execute(
+            select(OUTBOX.c.payload).where(OUTBOX.c.event_type == event_type).order_by(OUTBOX.c.id)
+        )
+        return [p["data"] for (p,) in rows if p["data"]["claim_id"] == claim_id]
+
+
+async def known_member_and_facility(
+    send: Send, member_id: str, tenant: str = TENANT, **member: Any
+) -> None:
+    await send(MEMBER_UPSERTED_V1, member_data(member_id, **member), tenant=tenant)
+    await send(FACILITY_UPSERTED_V1, sample(FACILITY_UPSERTED_V1), tenant=tenant)
+
+
+async def vector_2_stay(send: Send, stay_id: str, member_id: str, tenant: str = TENANT) -> None:
+    """Admitted 2026-01-10, away 01-20 back 01-23, discharged home (01) 2026-02-03."""
+    leave = (("loa-1", "2026-01-20", None),)
+    back = (("loa-1", "2026-01-20", "2026-01-23"),)
+    await send(STAYS_STAY_ADMITTED_V1, stay_data(stay_id, member_id, 1), tenant=tenant)
+    await send(
+        STAYS_STAY_LEAVE_STARTED_V1,
+        {**stay_data(stay_id, member_id, 2, leaves=leave), "leave_id": "loa-1"},
+        tenant=tenant,
+    )
+    await send(
+        STAYS_STAY_LEAVE_ENDED_V1,
+        {**stay_data(stay_id, member_id, 3, leaves=back), "leave_id": "loa-1"},
+        tenant=tenant,
+    )
+    await send(
+        STAYS_STAY_DISCHARGED_V1,
+        stay_data(stay_id, member_id, 4, leaves=back, discharge=("2026-02-03", 10, "01")),
+        tenant=tenant,
+    )
+
+
+# --------------------------------------------------------------------------- vector 2
+
+
+async def test_vector_2_a_monthly_stay_with_a_leave_makes_two_837i_claims_submitted_at_once(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id)
+    await vector_2_stay(send, stay_id, member_id)
+    assert await stay_claims(client, token, stay_id) == []  # no day charge yet: nothing built
+    await send(
+        CHARGES_RECORDED_V1, recorded(january_and_february(stay_id, member_id, with_leave=True))
+    )
+
+    january, february = await stay_claims(client, token, stay_id)
+    assert (january["status"], february["status"]) == ("SUBMITTED", "SUBMITTED")
+    assert january["transaction_type"] == "837I" and january["stay_id"] == stay_id
+
+    [jan] = await outbox(runtime, CLAIM_SUBMITTED_V1, january["claim_id"])
+    detail_jan = jan["institutional"]
+    assert jan["transaction_type"] == "837I" and jan["service_lines"] == []
+    assert f"{detail_jan['type_of_bill']}:A:{jan['frequency_code']}" == "86:A:2"
+    assert detail_jan["statement_period"] == {"start": "2026-01-10", "end": "2026-01-31"}
+    assert detail_jan["patient_status"] == "30"
+    assert [(v["code"], v["amount"]) for v in detail_jan["value_codes"]] == [
+        ("80", "19"),
+        ("81", "3"),
+    ]
+    assert detail_jan["occurrence_spans"] == [
+        {"code": "74", "start": "2026-01-20", "end": "2026-01-22"}
+    ]
+    assert detail_jan["occurrences"] == []
+    assert [
+        (ln["revenue_code"], ln["units"], ln["unit_basis"], ln["amount"])
+        for ln in detail_jan["service_lines"]
+    ] == [("1001", "19", "DA", "5700.00"), ("0183", "3", "DA", "0.00")]
+    assert jan["total_charge"] == "5700.00"
+    assert (detail_jan["admission_date"], detail_jan["admission_hour"]) == ("2026-01-10", 14)
+    assert detail_jan["discharge_hour"] is None  # only on the final claim
+    assert (detail_jan["drg"], detail_jan["principal_diagnosis"]) == ("885", "F332")
+    assert detail_jan["other_diagnoses"] == ["F411"]
+    assert detail_jan["principal_procedure"] == {"code": "GZHZZZZ", "performed_on": "2026-01-10"}
+    assert jan["billing_provider"]["npi"] == "1999999984"  # the tenant's, not the facility's
+    assert jan["subscriber"]["subscriber_id"] == f"MCD{member_id[-8:].upper()}"
+    assert jan["source"]["stay_id"] == stay_id
+
+    [feb] = await outbox(runtime, CLAIM_SUBMITTED_V1, february["claim_id"])
+    detail_feb = feb["institutional"]
+    assert f"{detail_feb['type_of_bill']}:A:{feb['frequency_code']}" == "86:A:4"
+    assert detail_feb["statement_period"] == {"start": "2026-02-01", "end": "2026-02-03"}
+    assert detail_feb["patient_status"] == "01"
+    assert [(v["code"], v["amount"]) for v in detail_feb["value_codes"]] == [
+        ("80", "2"),
+        ("81", "0"),
+    ]
+    assert detail_feb["occurrence_spans"] == []  # no span 74 without non-covered days
+    assert detail_feb["occurrences"] == []  # through date is the discharge date: no 42
+    assert [
+        (ln["revenue_code"], ln["units"], ln["unit_basis"], ln["amount"])
+        for ln in detail_feb["service_lines"]
+    ] == [("1001", "2", "DA", "600.00")]
+    assert detail_feb["discharge_hour"] == 10
+    assert detail_feb["admission_date"] == "2026-01-10"  # the original admission, every cycle
+
+    changes = await outbox(runtime, CLAIM_STATUS_CHANGED_V1, january["claim_id"])
+    assert [(c["previous_status"], c["status"]) for c in changes] == [
+        (None, "READY"),
+        ("READY", "SUBMITTED"),
+    ]
+    assert len(changes[0]["charge_ids"]) == 22 and changes[0]["source"]["stay_id"] == stay_id
+
+
+async def test_the_claim_shows_its_institutional_context_and_per_diem_day_calculation(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id)
+    await vector_2_stay(send, stay_id, member_id)
+    await send(
+        CHARGES_RECORDED_V1, recorded(january_and_february(stay_id, member_id, with_leave=True))
+    )
+    january, february = await stay_claims(client, token, stay_id)
+
+    body = await detail(client, token, january["claim_id"])
+    institutional, per_diem = body["institutional"], body["per_diem"]
+    assert institutional["clm05"] == "86:A:2"
+    assert institutional["cycle"] == {
+        "first_day": "2026-01-10",
+        "last_day": "2026-01-31",
+        "billing_period": "MONTHLY",
+        "final": False,
+    }
+    assert institutional["service_facility"]["npi"] == "1333333338"
+    assert (per_diem["days_in_period"], per_diem["covered_days"], per_diem["non_covered_days"]) == (
+        22,
+        19,
+        3,
+    )
+    by_day = {d["date"]: d for d in per_diem["days"]}
+    assert by_day["2026-01-19"]["expected"] == "COVERED"
+    assert (
+        by_day["2026-01-20"]["expected"] == by_day["2026-01-20"]["billed_as"] == "LEAVE_OF_ABSENCE"
+    )
+    assert by_day["2026-01-23"]["expected"] == "COVERED"  # the return day is covered
+    assert body["issues"] == []
+
+    feb = (await detail(client, token, february["claim_id"]))["per_diem"]
+    assert [(d["date"], d["expected"]) for d in feb["days"]] == [
+        ("2026-02-01", "COVERED"),
+        ("2026-02-02", "COVERED"),
+        ("2026-02-03", "NOT_BILLED"),  # the discharge day
+    ]
+
+
+# --------------------------------------------------------------------------- vector 3
+
+
+async def test_vector_3_a_weekly_adult_day_sunday_and_monday_fall_in_two_claims(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id)
+    # Sunday 2026-03-08 in, discharged Monday 2026-03-09; adult-day bills the discharge day.
+    await send(
+        STAYS_STAY_DISCHARGED_V1,
+        stay_data(
+            stay_id,
+            member_id,
+            2,
+            admit="2026-03-08",
+            program="adult-day",
+            discharge=("2026-03-09", 16, "01"),
+        ),
+    )
+    charges = [
+        day_charge(stay_id, member_id, d, program="adult-day", code="3103", rate="85.00")
+        for d in days("2026-03-08", "2026-03-09")
+    ]
+    await send(CHARGES_RECORDED_V1, recorded(charges))
+
+    sunday, monday = await stay_claims(client, token, stay_id)
+    [first] = await outbox(runtime, CLAIM_SUBMITTED_V1, sunday["claim_id"])
+    [second] = await outbox(runtime, CLAIM_SUBMITTED_V1, monday["claim_id"])
+    # Weeks anchored on Monday 03-02 and 03-09.
+    assert first["institutional"]["statement_period"] == {
+        "start": "2026-03-08",
+        "end": "2026-03-08",
+    }
+    assert second["institutional"]["statement_period"] == {
+        "start": "2026-03-09",
+        "end": "2026-03-09",
+    }
+    assert (first["frequency_code"], second["frequency_code"]) == ("2", "4")
+    assert first["institutional"]["type_of_bill"] == "89"
+    assert [(v["code"], v["amount"]) for v in second["institutional"]["value_codes"]] == [
+        ("80", "1"),
+        ("81", "0"),
+    ]
+    assert [ln["revenue_code"] for ln in first["institutional"]["service_lines"]] == ["3103"]
+    assert (first["total_charge"], second["total_charge"]) == ("85.00", "85.00")
+
+
+# --------------------------------------------------------------------------- stale
+
+
+async def test_a_leave_recorded_after_january_was_built_marks_it_stale_and_the_rebuilt_claim_has_it(
+    runtime: ServiceRuntime, send: Send, publish: Publish, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id, tenant=MANUAL)
+    discharged = stay_data(stay_id, member_id, 2, discharge=("2026-02-03", 10, "01"))
+    await send(STAYS_STAY_ADMITTED_V1, stay_data(stay_id, member_id, 1), tenant=MANUAL)
+    await send(STAYS_STAY_DISCHARGED_V1, discharged, tenant=MANUAL)
+    await send(
+        CHARGES_RECORDED_V1,
+        recorded(january_and_february(stay_id, member_id, with_leave=False)),
+        tenant=MANUAL,
+    )
+    january, february = await stay_claims(client, token, stay_id, MANUAL)
+    assert (january["status"], january["claim_version"]) == ("READY", 1)
+    assert january["institutional_lines"][0]["units"] == "22"
+
+    # The EHR records a leave 01-20 .. 01-23 after the fact; the charges service rewrites
+    # the three days away as LOA days (new versions of the same day charges).
+    corrected = {
+        **stay_data(
+            stay_id,
+            member_id,
+            3,
+            leaves=(("loa-late", "2026-01-20", "2026-01-23"),),
+            discharge=("2026-02-03", 10, "01"),
+        ),
+        "correction_kind": "LEAVE_CHANGED",
+        "leave_id": "loa-late",
+        "affected_from": "2026-01-20",
+        "affected_through": "2026-01-22",
+    }
+    leave_event = await send(STAYS_STAY_CORRECTED_V1, corrected, tenant=MANUAL)
+    rewritten = [
+        day_charge(stay_id, member_id, d, leave=True, version=2)
+        for d in days("2026-01-20", "2026-01-22")
+    ]
+    charges_event = await send(CHARGES_RECORDED_V1, recorded(rewritten), tenant=MANUAL)
+
+    body = await detail(client, token, january["claim_id"], MANUAL)
+    assert body["status"] == "READY" and body["claim_version"] == 3
+    stale = [c for c in body["status_history"] if c["to_status"] == "STALE"]
+    assert len(stale) == 1
+    assert stale[0]["reason_codes"] == ["LEAVE_RECORDED"]
+    assert "leave loa-late was recorded after the claim was built" in stale[0]["reason"]
+    assert [v["reason"] for v in body["versions"]] == [
+        "BUILT",
+        "STAY_CHANGED",
+        "DAY_CHARGES_CHANGED",
+    ]
+    assert [
+        (ln["revenue_code"], ln["units"], ln["amount"]) for ln in body["institutional_lines"]
+    ] == [
+        ("1001", "19", "5700.00"),
+        ("0183", "3", "0.00"),
+    ]
+    assert body["institutional"]["occurrence_spans"] == [
+        {"code": "74", "start": "2026-01-20", "end": "2026-01-22"}
+    ]
+    # February is untouched by a leave in January.
+    assert (await detail(client, token, february["claim_id"], MANUAL))["claim_version"] == 1
+
+    # Duplicates change nothing: the same events again, and the same stay version anew.
+    await publish(STAYS_STAY_CORRECTED_V1, corrected, tenant=MANUAL, event_id=leave_event.id)
+    await publish(
+        CHARGES_RECORDED_V1, recorded(rewritten), tenant=MANUAL, event_id=charges_event.id
+    )
+    await send(STAYS_STAY_CORRECTED_V1, corrected, tenant=MANUAL)
+    await send(CHARGES_RECORDED_V1, recorded(rewritten), tenant=MANUAL)
+    again = await detail(client, token, january["claim_id"], MANUAL)
+    assert (again["claim_version"], again["status"]) == (3, "READY")
+    assert len(again["status_history"]) == len(body["status_history"])
+
+
+async def test_an_open_stay_bills_month_by_month_and_later_events_leave_earlier_claims_alone(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id)
+    away = (("loa-1", "2026-01-20", None),)
+    await send(STAYS_STAY_ADMITTED_V1, stay_data(stay_id, member_id, 1))
+    await send(
+        STAYS_STAY_LEAVE_STARTED_V1,
+        {**stay_data(stay_id, member_id, 2, leaves=away), "leave_id": "loa-1"},
+    )
+    january_days = [
+        day_charge(stay_id, member_id, d, leave=d >= date(2026, 1, 20))
+        for d in days("2026-01-10", "2026-01-31")
+    ]
+    await send(CHARGES_RECORDED_V1, recorded(january_days))
+    [january] = await stay_claims(client, token, stay_id)
+    [sent] = await outbox(runtime, CLAIM_SUBMITTED_V1, january["claim_id"])
+    assert sent["institutional"]["occurrence_spans"] == [
+        {"code": "74", "start": "2026-01-20", "end": "2026-01-31"}  # still away at month end
+    ]
+    assert [v["amount"] for v in sent["institutional"]["value_codes"]] == ["10", "12"]
+
+    # Back on 02-05, discharged 02-10: February is the final claim; January stays as sent.
+    back = (("loa-1", "2026-01-20", "2026-02-05"),)
+    await send(
+        STAYS_STAY_LEAVE_ENDED_V1,
+        {**stay_data(stay_id, member_id, 3, leaves=back), "leave_id": "loa-1"},
+    )
+    await send(
+        STAYS_STAY_DISCHARGED_V1,
+        stay_data(stay_id, member_id, 4, leaves=back, discharge=("2026-02-10", 11, "01")),
+    )
+    february_days = [
+        day_charge(stay_id, member_id, d, leave=d < date(2026, 2, 5))
+        for d in days("2026-02-01", "2026-02-09")
+    ]
+    await send(CHARGES_RECORDED_V1, recorded(february_days))
+    january_after, february = await stay_claims(client, token, stay_id)
+    assert (january_after["status"], january_after["claim_version"]) == ("SUBMITTED", 1)
+    [feb] = await outbox(runtime, CLAIM_SUBMITTED_V1, february["claim_id"])
+    assert feb["frequency_code"] == "4"
+    assert feb["institutional"]["occurrence_spans"] == [
+        {"code": "74", "start": "2026-02-01", "end": "2026-02-04"}
+    ]
+    assert [v["amount"] for v in feb["institutional"]["value_codes"]] == ["5", "4"]
+
+
+async def test_a_late_discharge_on_a_submitted_claim_marks_it_for_reverse_and_rebuild(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id)
+    await send(STAYS_STAY_ADMITTED_V1, stay_data(stay_id, member_id, 1))
+    charges = [day_charge(stay_id, member_id, d) for d in days("2026-01-10", "2026-01-31")]
+    await send(CHARGES_RECORDED_V1, recorded(charges))
+    [january] = await stay_claims(client, token, stay_id)
+    assert (january["status"], january["frequency_code"]) == ("SUBMITTED", "2")
+
+    # The discharge on 2026-01-25 arrives after January was built and sent as interim.
+    late = stay_data(stay_id, member_id, 2, discharge=("2026-01-25", 9, "01"))
+    await send(STAYS_STAY_DISCHARGED_V1, late)
+
+    [after] = await stay_claims(client, token, stay_id)
+    assert after["claim_id"] == january["claim_id"]
+    assert (after["status"], after["reversal_needed"], after["claim_version"]) == ("STALE", True, 1)
+    assert "the discharge was recorded after the claim was built" in after["stale_reason"]
+    assert "reverse and rebuild" in after["stale_reason"]
+    [change] = [
+        c
+        for c in await outbox(runtime, CLAIM_STATUS_CHANGED_V1, january["claim_id"])
+        if c["status"] == "STALE"
+    ]
+    assert change["reason_codes"] == ["DISCHARGE_RECORDED"]
+
+
+# --------------------------------------------------------------------------- blocking, API
+
+
+async def test_a_missing_or_needs_fix_day_blocks_the_cycle_and_the_api_names_the_day(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id, tenant=MANUAL)
+    await send(STAYS_STAY_ADMITTED_V1, stay_data(stay_id, member_id, 1), tenant=MANUAL)
+    charges = [
+        day_charge(stay_id, member_id, d, status="NEEDS_FIX" if d == date(2026, 1, 15) else "READY")
+        for d in days("2026-01-10", "2026-01-31")
+        if d != date(2026, 1, 12)
+    ]
+    await send(CHARGES_RECORDED_V1, recorded(charges), tenant=MANUAL)
+    assert await stay_claims(client, token, stay_id, MANUAL) == []
+
+    response = await client.post(f"/v1/stays/{stay_id}/claims/build", headers=bearer(token, MANUAL))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["claims"] == []
+    [blocked] = [b for b in body["blocked"] if b["first_day"] == "2026-01-10"]
+    assert [(d["date"], d["reason"], d["issue_codes"]) for d in blocked["days"]] == [
+        ("2026-01-12", "MISSING", []),
+        ("2026-01-15", "NEEDS_FIX", ["NO_ACTIVE_COVERAGE"]),
+    ]
+
+    response = await client.post(
+        f"/v1/stays/{stay_id}/claims/build",
+        json={"period": {"from": "2026-01-10", "to": "2026-01-20"}},
+        headers=bearer(token, MANUAL),
+    )
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert problem["code"] == "CYCLE_NOT_READY"
+    assert [d["date"] for d in problem["days"]] == ["2026-01-12", "2026-01-15"]
+
+    # The charges service fixes the two days: the closed cycle builds at once.
+    fixed = [day_charge(stay_id, member_id, date(2026, 1, 12))]
+    fixed.append(day_charge(stay_id, member_id, date(2026, 1, 15), version=2))
+    await send(CHARGES_RECORDED_V1, recorded(fixed, change="FIXED"), tenant=MANUAL)
+    [january] = await stay_claims(client, token, stay_id, MANUAL)
+    assert (january["status"], january["period_from"], january["period_to"]) == (
+        "READY",
+        "2026-01-10",
+        "2026-01-31",
+    )
+
+
+async def test_the_build_api_can_cut_an_explicit_period_or_another_billing_period(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id, tenant=MANUAL)
+    await vector_2_stay(send, stay_id, member_id, tenant=MANUAL)
+    await send(
+        CHARGES_RECORDED_V1,
+        recorded(january_and_february(stay_id, member_id, with_leave=True)),
+        tenant=MANUAL,
+    )
+    assert len(await stay_claims(client, token, stay_id, MANUAL)) == 2
+
+    # SPAN for the whole stay: one claim, admission through discharge (frequency 1).
+    response = await client.post(
+        f"/v1/stays/{stay_id}/claims/build",
+        json={"billing_period": "SPAN"},
+        headers=bearer(token, MANUAL),
+    )
+    assert response.status_code == 200, response.text
+    [span] = response.json()["claims"]
+    assert (span["period_from"], span["period_to"], span["frequency_code"]) == (
+        "2026-01-10",
+        "2026-02-03",
+        "1",
+    )
+    body = await detail(client, token, span["claim_id"], MANUAL)
+    assert body["per_diem"]["days_in_period"] == 24
+    assert (body["per_diem"]["covered_days"], body["per_diem"]["non_covered_days"]) == (21, 3)
+
+    # An explicit cycle 01-10 .. 01-19: the rest is cut around it.
+    response = await client.post(
+        f"/v1/stays/{stay_id}/claims/build",
+        json={"period": {"from": "2026-01-10", "to": "2026-01-19"}},
+        headers=bearer(token, MANUAL),
+    )
+    assert response.status_code == 200, response.text
+    periods = [
+        (c["period_from"], c["period_to"], c["frequency_code"]) for c in response.json()["claims"]
+    ]
+    assert sorted(periods) == [("2026-01-10", "2026-01-19", "2"), ("2026-01-20", "2026-02-03", "4")]
+
+    response = await client.post(
+        f"/v1/stays/{stay_id}/claims/build",
+        json={"period": {"from": "2025-12-01", "to": "2025-12-31"}},
+        headers=bearer(token, MANUAL),
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "PERIOD_OUTSIDE_STAY")
+    response = await client.post(
+        "/v1/stays/stay-nobody/claims/build", headers=bearer(token, MANUAL)
+    )
+    assert (response.status_code, response.json()["code"]) == (404, "STAY_NOT_FOUND")
+
+
+async def test_editing_the_institutional_context_is_validated_and_rebuilds_the_claim(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id, tenant=MANUAL)
+    await vector_2_stay(send, stay_id, member_id, tenant=MANUAL)
+    await send(
+        CHARGES_RECORDED_V1,
+        recorded(january_and_february(stay_id, member_id, with_leave=True)),
+        tenant=MANUAL,
+    )
+    january, _ = await stay_claims(client, token, stay_id, MANUAL)
+    url = f"/v1/claims/{january['claim_id']}/institutional"
+
+    refused = await client.put(
+        url,
+        json={
+            "drg": "000",
+            "leaves": [
+                {"start_date": "2026-01-05", "return_date": "2026-01-08"},
+                {"return_date": "2026-01-25"},
+            ],
+            "covered_days": 20,
+            "non_covered_days": 3,
+        },
+        headers=bearer(token, MANUAL),
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["codes"] == [
+        "DRG_NOT_IN_MASTER",
+        "LOA_OUTSIDE_STAY",
+        "LOA_WITHOUT_DATE",
+        "STAY_DAY_MISMATCH",
+    ]
+    assert (await detail(client, token, january["claim_id"], MANUAL))["claim_version"] == 1
+
+    accepted = await client.put(url, json={"drg": "886"}, headers=bearer(token, MANUAL))
+    assert accepted.status_code == 200, accepted.text
+    body = accepted.json()
+    assert (body["claim_version"], body["status"]) == (2, "READY")
+    assert body["institutional"]["drg"] == "886"
+    assert body["institutional"]["edited_fields"] == ["drg"]
+    assert body["versions"][-1]["reason"] == "CONTEXT_EDITED"
+
+    # The edit stays with the claim when it is rebuilt; a rebuild that changes nothing
+    # makes no version.
+    rebuilt = await client.post(
+        f"/v1/claims/{january['claim_id']}/rebuild", headers=bearer(token, MANUAL)
+    )
+    assert rebuilt.status_code == 200, rebuilt.text
+    assert (rebuilt.json()["claim_version"], rebuilt.json()["institutional"]["drg"]) == (2, "886")
+
+
+async def test_a_submitted_claim_cannot_be_edited_or_rebuilt(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id)
+    await vector_2_stay(send, stay_id, member_id)
+    await send(
+        CHARGES_RECORDED_V1, recorded(january_and_february(stay_id, member_id, with_leave=True))
+    )
+    january, _ = await stay_claims(client, token, stay_id)
+    for response in (
+        await client.put(
+            f"/v1/claims/{january['claim_id']}/institutional",
+            json={"drg": "886"},
+            headers=bearer(token),
+        ),
+        await client.post(f"/v1/claims/{january['claim_id']}/rebuild", headers=bearer(token)),
+    ):
+        assert (response.status_code, response.json()["code"]) == (409, "CLAIM_SUBMITTED")
+
+
+async def test_an_operator_submits_a_ready_cycle_claim_when_the_tenant_does_not_auto_submit(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id, tenant=MANUAL)
+    await vector_2_stay(send, stay_id, member_id, tenant=MANUAL)
+    await send(
+        CHARGES_RECORDED_V1,
+        recorded(january_and_february(stay_id, member_id, with_leave=True)),
+        tenant=MANUAL,
+    )
+    _, february = await stay_claims(client, token, stay_id, MANUAL)
+    response = await client.post(
+        f"/v1/claims/{february['claim_id']}/submit", headers=bearer(token, MANUAL)
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "SUBMITTED"
+    [sent] = await outbox(runtime, CLAIM_SUBMITTED_V1, february["claim_id"])
+    assert (sent["transaction_type"], sent["frequency_code"]) == ("837I", "4")
+
+
+async def test_the_gateway_rejecting_a_cycle_claim_makes_it_rejected_with_its_day_charges(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id)
+    await vector_2_stay(send, stay_id, member_id)
+    await send(
+        CHARGES_RECORDED_V1, recorded(january_and_february(stay_id, member_id, with_leave=True))
+    )
+    _, february = await stay_claims(client, token, stay_id)
+    rejected = sample(EDI_CLAIM_REJECTED_V1)
+    rejected.update(
+        claim_id=february["claim_id"],
+        claim_version=1,
+        patient_control_number=february["patient_control_number"],
+    )
+    await send(EDI_CLAIM_REJECTED_V1, rejected)
+    assert (await detail(client, token, february["claim_id"]))["status"] == "REJECTED"
+    last = (await outbox(runtime, CLAIM_STATUS_CHANGED_V1, february["claim_id"]))[-1]
+    assert (last["status"], last["source"]["stay_id"]) == ("REJECTED", stay_id)
+    assert sorted(last["charge_ids"]) == [
+        f"dc-{stay_id}-2026-02-01",
+        f"dc-{stay_id}-2026-02-02",
+    ]
+
+
+async def test_a_program_without_auto_build_builds_a_closed_cycle_when_the_operator_asks(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id, tenant=ON_REQUEST)
+    await vector_2_stay(send, stay_id, member_id, tenant=ON_REQUEST)
+    await send(
+        CHARGES_RECORDED_V1,
+        recorded(january_and_february(stay_id, member_id, with_leave=True)),
+        tenant=ON_REQUEST,
+    )
+    assert await stay_claims(client, token, stay_id, ON_REQUEST) == []
+    response = await client.post(
+        f"/v1/stays/{stay_id}/claims/build", headers=bearer(token, ON_REQUEST)
+    )
+    assert response.status_code == 200, response.text
+    built = response.json()["claims"]
+    assert [(c["status"], c["frequency_code"]) for c in built] == [("READY", "2"), ("READY", "4")]
+    assert sorted(response.json()["built"]) == sorted(c["claim_id"] for c in built)
+
+
+# --------------------------------------------------------------------------- admit date
+
+
+async def test_a_stay_known_only_by_its_day_charges_takes_its_admit_date_from_the_enrollment(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    enrolled, stranger = f"m-{run}-1", f"m-{run}-2"
+    window = [{"program_id": "residential", "enrolled_from": "2026-04-01", "enrolled_to": None}]
+    await known_member_and_facility(send, enrolled, tenant=MANUAL, enrollments=window)
+    await known_member_and_facility(send, stranger, tenant=MANUAL)
+    for member_id in (enrolled, stranger):
+        stay_id = f"stay-{member_id}"
+        charges = [day_charge(stay_id, member_id, d) for d in days("2026-04-03", "2026-04-07")]
+        await send(CHARGES_RECORDED_V1, recorded(charges), tenant=MANUAL)
+
+    built = {}
+    for member_id in (enrolled, stranger):
+        response = await client.post(
+            f"/v1/stays/stay-{member_id}/claims/build",
+            json={"period": {"from": "2026-04-03", "to": "2026-04-07"}},
+            headers=bearer(token, MANUAL),
+        )
+        assert response.status_code == 200, response.text
+        [claim] = response.json()["claims"]
+        built[member_id] = await detail(client, token, claim["claim_id"], MANUAL)
+
+    resolved = built[enrolled]
+    assert resolved["institutional"]["admission"]["date"] == "2026-04-01"
+    assert resolved["institutional"]["admission"]["date_source"] == "ENROLLMENT"
+    assert ("INSTITUTIONAL_ADMIT_AUTO_RESOLVED", "warning") in {
+        (i["code"], i["severity"]) for i in resolved["issues"]
+    }
+    missing = built[stranger]
+    assert missing["institutional"]["admission"]["date"] is None
+    assert "MISSING_ADMIT_DATE" in {i["code"] for i in missing["issues"]}
+    assert missing["status"] == "DRAFT"
+
+    # The operator supplies what no stay record told: the claim becomes READY.
+    response = await client.put(
+        f"/v1/claims/{resolved['claim_id']}/institutional",
+        json={"admission_type": "3", "admission_source": "1", "principal_diagnosis": "F33.2"},
+        headers=bearer(token, MANUAL),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "READY"
+    assert [i["code"] for i in response.json()["issues"]] == ["INSTITUTIONAL_ADMIT_AUTO_RESOLVED"]
+
+
+async def test_day_charges_of_a_professional_program_are_a_filing_type_mismatch(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id, tenant=MANUAL)
+    await send(
+        STAYS_STAY_DISCHARGED_V1,
+        stay_data(stay_id, member_id, 1, discharge=("2026-01-13", 10, "01")),
+        tenant=MANUAL,
+    )
+    charges = [
+        day_charge(stay_id, member_id, d, program="group-therapy")
+        for d in days("2026-01-10", "2026-01-12")
+    ]
+    await send(CHARGES_RECORDED_V1, recorded(charges), tenant=MANUAL)
+    [claim] = await stay_claims(client, token, stay_id, MANUAL)
+    body = await detail(client, token, claim["claim_id"], MANUAL)
+    assert body["status"] == "DRAFT"
+    assert {i["code"] for i in body["issues"]} == {"FILING_TYPE_MISMATCH"}
+
+
+# --------------------------------------------------------------------------- time
+
+
+async def test_the_time_driven_check_closes_a_cycle_when_its_month_has_ended(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id)
+    # A stay in March 2031: its month has not ended, whatever day the suite runs.
+    await send(STAYS_STAY_ADMITTED_V1, stay_data(stay_id, member_id, 1, admit="2031-03-03"))
+    charges = [day_charge(stay_id, member_id, d) for d in days("2031-03-03", "2031-03-31")]
+    await send(CHARGES_RECORDED_V1, recorded(charges))
+    assert await stay_claims(client, token, stay_id) == []
+
+    def deps_at(moment: datetime) -> ClaimsDependencies:
+        return ClaimsDependencies(
+            tenant_config=runtime.tenants.get,
+            diagnoses=PatternDiagnosisCodeSet(),
+            clock=lambda: moment,
+        )
+
+    # 2031-04-01 03:00 UTC is still March 31 in Chicago: the month has not ended there.
+    assert (
+        await close_cycles_due(runtime.unit_of_work, deps_at(datetime(2031, 4, 1, 3, tzinfo=UTC)))
+        == []
+    )
+    touched = await close_cycles_due(
+        runtime.unit_of_work, deps_at(datetime(2031, 4, 1, 12, tzinfo=UTC))
+    )
+    [march] = await stay_claims(client, token, stay_id)
+    assert touched == [march["claim_id"]]
+    assert (march["period_from"], march["period_to"], march["frequency_code"]) == (
+        "2031-03-03",
+        "2031-03-31",
+        "2",
+    )
+    assert march["status"] == "SUBMITTED"
+    body = await detail(client, token, march["claim_id"])
+    assert body["institutional"]["patient_status"] == "30"
+    assert body["per_diem"]["days_in_period"] == 29  # still a patient: the through date counts
+    # Checked again, nothing more to do.
+    assert (
+        await close_cycles_due(runtime.unit_of_work, deps_at(datetime(2031, 4, 2, tzinfo=UTC)))
+        == []
+    )
+
+
+# --------------------------------------------------------------------------- reference data
+
+
+async def test_the_drg_master_is_refreshed_from_a_file_by_the_api_and_the_command(
+    settings: ClaimsSettings,
+    client: httpx.AsyncClient,
+    token: Token,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    writer = bearer_header(token(tenant=TENANT, scopes=["billing.reference.write"]))
+    bad = await client.put(
+        "/v1/reference/drg-master",
+        content="drg,mdc,description\n88,,too short\n885,19,Psychoses\n885,19,again\n",
+        headers={**writer, "Content-Type": "text/csv"},
+    )
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["code"] == "REFERENCE_DATA_INVALID"
+    assert bad.json()["errors"] == ["line 2: a DRG is 3 digits", "line 4: DRG 885 is listed twice"]
+    forbidden = await client.put("/v1/reference/drg-master", content="x", headers=bearer(token))
+    assert forbidden.status_code == 403
+
+    packaged = (PACKAGED / "ms_drg.csv").read_text()
+    response = await client.put(
+        "/v1/reference/drg-master",
+        content=packaged,
+        headers={**writer, "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    first = response.json()["version"]
+
+    path = tmp_path / "ms_drg_next.csv"
+    path.write_text(packaged + "999,,Ungroupable (test release)\n")
+    assert await refresh(settings, "drg-master", path, path.read_text()) == 0
+    assert f"drg-master: version {first + 1}" in capsys.readouterr().out
+
+    listed = await client.get("/v1/reference", headers=bearer(token, scopes=READ))
+    tables = {t["name"]: t for t in listed.json()}
+    assert tables["drg-master"]["version"] == first + 1
+    assert tables["drg-master"]["rows"] == 767
+    assert tables["revenue-codes"]["version"] == 0  # the packaged file

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import aio_pika
 import pytest
 
+from common.testing.isolation import delete_broker_names
 from common.testing.messages import publish_raw
 from common.testing.processes import Suite
 from common.testing.tokens import TEST_JWT_SECRET
@@ -54,10 +56,22 @@ def clearinghouse_folder(edi_root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def e2e_topology(rcm_amqp_url: str, rcm_topology: Topology) -> Iterator[Topology]:
+    """Broker names of the e2e suite's own: the services' integration tests declare the
+    same queues with other settings (a smaller delivery limit), and a queue's arguments
+    cannot change once declared."""
+    topology = Topology(prefix=f"{rcm_topology.prefix}e2e.")
+    try:
+        yield topology
+    finally:
+        asyncio.run(delete_broker_names(rcm_amqp_url, topology))
+
+
+@pytest.fixture(scope="session")
 def suite(
     rcm_database_url: str,
     rcm_amqp_url: str,
-    rcm_topology: Topology,
+    e2e_topology: Topology,
     tmp_path_factory: Any,
     tenant_dir: Path,
     edi_root: Path,
@@ -65,7 +79,7 @@ def suite(
     running = Suite(
         database_url=rcm_database_url,
         amqp_url=rcm_amqp_url,
-        topology_prefix=rcm_topology.prefix,
+        topology_prefix=e2e_topology.prefix,
         jwt_secret=TEST_JWT_SECRET,
         log_dir=tmp_path_factory.mktemp("suite-logs"),
         extra_env={"TENANT_CONFIG_DIR": str(tenant_dir), "EDI_LOCAL_ROOT": str(edi_root)},
@@ -98,7 +112,7 @@ def sample() -> Callable[[str], dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def publish(rcm_amqp_url: str, rcm_topology: Topology) -> Callable[..., Coroutine[Any, Any, None]]:
+def publish(rcm_amqp_url: str, e2e_topology: Topology) -> Callable[..., Coroutine[Any, Any, None]]:
     """``await publish(*documents)``: CloudEvent documents onto the events exchange."""
 
     async def send(*documents: dict[str, Any]) -> None:
@@ -108,7 +122,7 @@ def publish(rcm_amqp_url: str, rcm_topology: Topology) -> Callable[..., Coroutin
             for document in documents:
                 await publish_raw(
                     channel,
-                    rcm_topology,
+                    e2e_topology,
                     json.dumps(document).encode(),
                     document["type"],
                     message_id=document.get("id"),

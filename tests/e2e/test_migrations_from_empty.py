@@ -42,12 +42,12 @@ async def tables(url: str) -> set[tuple[str, str]]:
 
 
 def test_migrate_from_empty_creates_tables_only_in_each_service_schema(
-    rcm_infrastructure: Infrastructure, rcm_amqp_url: str, rcm_topology: Topology
+    rcm_infrastructure: Infrastructure, rcm_amqp_url: str, e2e_topology: Topology
 ) -> None:
     # One empty database per service, migrated side by side (each run is a process start).
     with ThreadPoolExecutor(max_workers=len(PACKAGES)) as pool:
         futures = [
-            pool.submit(migrate_from_empty, s, rcm_infrastructure, rcm_amqp_url, rcm_topology)
+            pool.submit(migrate_from_empty, s, rcm_infrastructure, rcm_amqp_url, e2e_topology)
             for s in PACKAGES
         ]
         for future in futures:
@@ -55,7 +55,7 @@ def test_migrate_from_empty_creates_tables_only_in_each_service_schema(
 
 
 def migrate_from_empty(
-    service: str, rcm_infrastructure: Infrastructure, rcm_amqp_url: str, rcm_topology: Topology
+    service: str, rcm_infrastructure: Infrastructure, rcm_amqp_url: str, e2e_topology: Topology
 ) -> None:
     admin = rcm_infrastructure.admin_database_url
     name = f"rcm_t_{isolation.run_id()}_m"
@@ -65,7 +65,7 @@ def migrate_from_empty(
         **os.environ,
         "DATABASE_URL": url,
         "AMQP_URL": rcm_amqp_url,
-        "TOPOLOGY_PREFIX": rcm_topology.prefix,
+        "TOPOLOGY_PREFIX": e2e_topology.prefix,
     }
     command = [sys.executable, "-m", PACKAGES[service], "migrate"]
     try:

@@ -8,11 +8,9 @@ import asyncio
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-import aio_pika
 import httpx
 import pytest
 import yaml
@@ -22,29 +20,17 @@ from charges.bootstrap import MIGRATIONS, build_runtime
 from charges.service_layer.stay_days import Clock
 from charges.settings import ChargesSettings
 from common.db import utcnow
-from common.inbox import INBOX
 from common.migrations import migrate
 from common.outbox import OUTBOX
 from common.runtime import ServiceRuntime
 from common.testing import isolation
+from common.testing.messages import Publish, event_publisher, wait_until_in_inbox
 from common.testing.processes import SAMPLE_TENANTS
-from contracts.envelope import CONTENT_TYPE, CloudEvent
+from contracts.envelope import CloudEvent
 from contracts.topology import Topology
 
 SERVICE = "charges"
 T = TypeVar("T")
-
-
-class Publish(Protocol):
-    async def __call__(
-        self,
-        event_type: str,
-        data: dict[str, Any],
-        *,
-        tenant: str = ...,
-        event_id: str | None = ...,
-        time: datetime | None = ...,
-    ) -> CloudEvent: ...
 
 
 async def until(probe: Callable[[], Awaitable[T | None]]) -> T:
@@ -170,43 +156,8 @@ async def client(runtime: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="module")
 async def publish(topology: Topology, rcm_amqp_url: str) -> AsyncIterator[Publish]:
-    connection = await aio_pika.connect(rcm_amqp_url)
-    channel = await connection.channel()
-    exchange = await channel.declare_exchange(
-        topology.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True
-    )
-
-    async def publish(
-        event_type: str,
-        data: dict[str, Any],
-        *,
-        tenant: str = "tenant-a",
-        event_id: str | None = None,
-        time: datetime | None = None,
-    ) -> CloudEvent:
-        event = CloudEvent.new(
-            type=event_type,
-            source="ehr/test",
-            tenantid=tenant,
-            data=data,
-            id=event_id,
-            time=time or datetime.now(UTC),
-        )
-        await exchange.publish(
-            aio_pika.Message(
-                event.to_json(),
-                content_type=CONTENT_TYPE,
-                message_id=event.id,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            ),
-            routing_key=event_type,
-        )
-        return event
-
-    try:
+    async with event_publisher(rcm_amqp_url, topology) as publish:
         yield publish
-    finally:
-        await connection.close()
 
 
 @pytest.fixture(scope="module")
@@ -215,16 +166,7 @@ def applied(runtime: ServiceRuntime) -> Callable[[CloudEvent], Awaitable[None]]:
     inbox (applied, or found stale: both commit the inbox row)."""
 
     async def wait(event: CloudEvent) -> None:
-        async def seen() -> bool:
-            async with runtime.sessionmaker() as session:
-                row = await session.execute(
-                    select(INBOX.c.event_id).where(
-                        INBOX.c.consumer == SERVICE, INBOX.c.event_id == event.id
-                    )
-                )
-                return row.first() is not None
-
-        await until(seen)
+        await wait_until_in_inbox(runtime, SERVICE, event)
 
     return wait
 

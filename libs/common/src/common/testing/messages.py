@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 import aio_pika
 import httpx
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from sqlalchemy import select
 
+from common.inbox import INBOX
 from common.migrations import migrate
 from common.runtime import ServiceRuntime
 from contracts.envelope import CONTENT_TYPE, CloudEvent
@@ -89,3 +92,79 @@ async def running_service(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+class Publish(Protocol):
+    async def __call__(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        *,
+        tenant: str = ...,
+        event_id: str | None = ...,
+        time: datetime | None = ...,
+    ) -> CloudEvent: ...
+
+
+@asynccontextmanager
+async def event_publisher(
+    amqp_url: str, topology: Topology, *, source: str = "ehr/test", tenant: str = "tenant-a"
+) -> AsyncIterator[Publish]:
+    """``await publish(type, data, tenant=, event_id=, time=)``: a CloudEvent built from
+    ``data`` and published to the events exchange; returns the event."""
+    connection = await aio_pika.connect(amqp_url)
+    channel = await connection.channel()
+    exchange = await channel.declare_exchange(
+        topology.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    default_tenant = tenant
+
+    async def publish(
+        event_type: str,
+        data: dict[str, Any],
+        *,
+        tenant: str = default_tenant,
+        event_id: str | None = None,
+        time: datetime | None = None,
+    ) -> CloudEvent:
+        event = CloudEvent.new(
+            type=event_type,
+            source=source,
+            tenantid=tenant,
+            data=data,
+            id=event_id,
+            time=time or datetime.now(UTC),
+        )
+        await exchange.publish(
+            aio_pika.Message(
+                event.to_json(),
+                content_type=CONTENT_TYPE,
+                message_id=event.id,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=event_type,
+        )
+        return event
+
+    try:
+        yield publish
+    finally:
+        await connection.close()
+
+
+async def wait_until_in_inbox(
+    runtime: ServiceRuntime, consumer: str, event: CloudEvent, seconds: float = 10.0
+) -> None:
+    """Until the consumer recorded ``event`` in its inbox (applied, or found stale: both
+    commit the inbox row)."""
+
+    async def seen() -> bool | None:
+        async with runtime.sessionmaker() as session:
+            row = await session.execute(
+                select(INBOX.c.event_id).where(
+                    INBOX.c.consumer == consumer, INBOX.c.event_id == event.id
+                )
+            )
+            return True if row.first() is not None else None
+
+    await eventually(seen, seconds)

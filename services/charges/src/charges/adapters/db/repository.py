@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Table, delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import RowMapping, Table, delete, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from charges.adapters.db.tables import FACILITY, MEMBER, MEMBER_COVERAGE, PROVIDER
@@ -21,12 +21,7 @@ from charges.domain.projections import (
     Provider,
     SourceStamp,
 )
-
-
-def _newer_than_kept(table: Table, statement: Insert) -> ColumnElement[bool]:
-    kept = tuple_(table.c.source_event_time, table.c.source_event_id)
-    new = tuple_(statement.excluded.source_event_time, statement.excluded.source_event_id)
-    return kept < new
+from common.projections import upsert_if_newer
 
 
 async def _upsert_if_newer(
@@ -36,23 +31,14 @@ async def _upsert_if_newer(
     values: dict[str, Any],
     stamp: SourceStamp,
 ) -> bool:
-    """Insert or replace a projection row unless the kept one is as new or newer."""
-    statement = insert(table).values(
-        **values, source_event_time=stamp.time, source_event_id=stamp.event_id
+    return await upsert_if_newer(
+        session,
+        table,
+        constraint,
+        values,
+        source_event_time=stamp.time,
+        source_event_id=stamp.event_id,
     )
-    replaced: dict[str, Any] = {
-        name: statement.excluded[name]
-        for name in (*values, "source_event_time", "source_event_id")
-        if name != "tenant_id"
-    }
-    replaced["updated_at"] = func.now()
-    statement = statement.on_conflict_do_update(
-        constraint=constraint,
-        set_=replaced,
-        where=_newer_than_kept(table, statement),
-    )
-    result = await session.execute(statement.returning(table.c.id))
-    return result.first() is not None
 
 
 def _coverage(row: RowMapping) -> CoveragePeriod:

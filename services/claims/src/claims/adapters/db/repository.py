@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Table, delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import RowMapping, Table, delete, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from claims.adapters.db.tables import (
@@ -39,6 +39,7 @@ from claims.domain.projections import (
     StayStamp,
     StayStatus,
 )
+from common.projections import upsert_if_newer
 
 # --------------------------------------------------------------------------- JSON value objects
 
@@ -191,14 +192,6 @@ def _stay_context(row: RowMapping) -> StayContext:
 # --------------------------------------------------------------------------- last writer wins
 
 
-def _ordering(table: Table, statement: Insert, versioned: bool) -> ColumnElement[bool]:
-    names = ["stay_version"] if versioned else []
-    names += ["source_event_time", "source_event_id"]
-    kept = tuple_(*(table.c[n] for n in names))
-    new = tuple_(*(statement.excluded[n] for n in names))
-    return kept < new
-
-
 async def _upsert_if_newer(
     session: AsyncSession,
     table: Table,
@@ -208,21 +201,15 @@ async def _upsert_if_newer(
     *,
     versioned: bool = False,
 ) -> bool:
-    """Insert or replace a projection row unless the kept one is as new or newer."""
-    statement = insert(table).values(
-        **values, source_event_time=stamp.time, source_event_id=stamp.event_id
+    return await upsert_if_newer(
+        session,
+        table,
+        constraint,
+        values,
+        source_event_time=stamp.time,
+        source_event_id=stamp.event_id,
+        version_column="stay_version" if versioned else None,
     )
-    replaced: dict[str, Any] = {
-        name: statement.excluded[name]
-        for name in (*values, "source_event_time", "source_event_id")
-        if name != "tenant_id"
-    }
-    replaced["updated_at"] = func.now()
-    statement = statement.on_conflict_do_update(
-        constraint=constraint, set_=replaced, where=_ordering(table, statement, versioned)
-    )
-    result = await session.execute(statement.returning(table.c.id))
-    return result.first() is not None
 
 
 class ProjectionRepository:

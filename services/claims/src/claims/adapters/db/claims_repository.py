@@ -300,6 +300,33 @@ def _transmission(row: RowMapping) -> ClaimTransmission:
     return ClaimTransmission(**{f.name: row[f.name] for f in dataclasses.fields(ClaimTransmission)})
 
 
+async def insert_scrub_issues(
+    session: AsyncSession,
+    tenant_id: str,
+    claim_id: str,
+    version: int,
+    issues: Sequence[ScrubIssue],
+) -> None:
+    """A claim version's scrub issues (professional or institutional), insert-only."""
+    if issues:
+        await session.execute(
+            insert(CLAIM_ISSUE),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "claim_id": claim_id,
+                    "version": version,
+                    "code": issue.code,
+                    "severity": issue.severity.value,
+                    "message": issue.message,
+                    "line_number": issue.line_number,
+                    "charge_id": issue.charge_id,
+                }
+                for issue in issues
+            ],
+        )
+
+
 class ClaimRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -644,23 +671,7 @@ class ClaimRepository:
                     for line in content.lines
                 ],
             )
-        if issues:
-            await self._session.execute(
-                insert(CLAIM_ISSUE),
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "claim_id": claim_id,
-                        "version": version,
-                        "code": issue.code,
-                        "severity": issue.severity.value,
-                        "message": issue.message,
-                        "line_number": issue.line_number,
-                        "charge_id": issue.charge_id,
-                    }
-                    for issue in issues
-                ],
-            )
+        await insert_scrub_issues(self._session, tenant_id, claim_id, version, issues)
 
     async def update_claim(
         self,

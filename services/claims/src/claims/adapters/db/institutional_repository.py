@@ -27,13 +27,13 @@ from claims.adapters.db.claims_repository import (
     _patient,
     _subscriber,
     _units,
+    insert_scrub_issues,
 )
 from claims.adapters.db.tables import (
     CHARGE,
     CLAIM,
     CLAIM_CHARGE,
     CLAIM_INSTITUTIONAL_LINE,
-    CLAIM_ISSUE,
     CLAIM_VERSION,
     STAY_BILLING,
     STAY_CONTEXT,
@@ -460,23 +460,7 @@ class InstitutionalRepository:
                     for line in content.lines
                 ],
             )
-        if issues:
-            await self._session.execute(
-                insert(CLAIM_ISSUE),
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "claim_id": claim_id,
-                        "version": version,
-                        "code": issue.code,
-                        "severity": issue.severity.value,
-                        "message": issue.message,
-                        "line_number": issue.line_number,
-                        "charge_id": issue.charge_id,
-                    }
-                    for issue in issues
-                ],
-            )
+        await insert_scrub_issues(self._session, tenant_id, claim_id, version, issues)
 
     async def version_fingerprint(self, tenant_id: str, claim_id: str, version: int) -> str | None:
         row = await self._session.execute(

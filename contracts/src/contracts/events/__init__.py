@@ -67,7 +67,15 @@ from contracts.events.claims import (
     TransactionType,
     ValueCode,
 )
-from contracts.events.edi import EdiClaimRejected, EdiClaimTransmitted, RejectionStage
+from contracts.events.edi import (
+    AcknowledgingParty,
+    AcknowledgmentStage,
+    EdiClaimAccepted,
+    EdiClaimRejected,
+    EdiClaimTransmitted,
+    LineAcknowledgment,
+    RejectionStage,
+)
 from contracts.events.ehr import (
     AdmissionChanged,
     AdmissionEnteredInError,
@@ -93,6 +101,7 @@ from contracts.events.event_types import (
     CHARGES_RECORDED_V1,
     CLAIM_STATUS_CHANGED_V1,
     CLAIM_SUBMITTED_V1,
+    EDI_CLAIM_ACCEPTED_V1,
     EDI_CLAIM_REJECTED_V1,
     EDI_CLAIM_TRANSMITTED_V1,
     FACILITY_UPSERTED_V1,
@@ -146,6 +155,7 @@ __all__ = [
     "CHARGES_RECORDED_V1",
     "CLAIM_STATUS_CHANGED_V1",
     "CLAIM_SUBMITTED_V1",
+    "EDI_CLAIM_ACCEPTED_V1",
     "EDI_CLAIM_REJECTED_V1",
     "EDI_CLAIM_TRANSMITTED_V1",
     "EVENT_DATA_MODELS",
@@ -194,7 +204,11 @@ __all__ = [
     "Discharge",
     "DischargeChanged",
     "DischargeUndone",
+    "AcknowledgingParty",
+    "AcknowledgmentStage",
+    "EdiClaimAccepted",
     "EdiClaimRejected",
+    "LineAcknowledgment",
     "EdiClaimTransmitted",
     "EhrStayAdmitted",
     "EhrStayCorrected",
@@ -280,6 +294,7 @@ _EVENT_MODELS: tuple[type[EventData], ...] = (
     ClaimStatusChanged,
     EdiClaimTransmitted,
     EdiClaimRejected,
+    EdiClaimAccepted,
 )
 
 EVENT_DATA_MODELS: dict[str, type[BaseModel]] = {model.event_type: model for model in _EVENT_MODELS}

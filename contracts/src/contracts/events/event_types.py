@@ -47,3 +47,4 @@ CLAIM_STATUS_CHANGED_V1: Final = "claims.claim.status_changed.v1"
 # Outbound: EDI gateway
 EDI_CLAIM_TRANSMITTED_V1: Final = "edi.claim.transmitted.v1"
 EDI_CLAIM_REJECTED_V1: Final = "edi.claim.rejected.v1"
+EDI_CLAIM_ACCEPTED_V1: Final = "edi.claim.accepted.v1"

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from common.runtime import ServiceRuntime
 from common.tenants import TenantDirectory
+from edi_gateway.adapters.acknowledgment_reader import Pyx12AcknowledgmentReader
+from edi_gateway.adapters.local_acknowledgments import LocalFolderAcknowledgments
+from edi_gateway.adapters.sftp import SftpClearinghouse
 from edi_gateway.adapters.transport import LocalFolderDelivery
 from edi_gateway.adapters.x12_validator import Pyx12Validator
 from edi_gateway.domain.envelope import TransactionSetRenderer
@@ -17,13 +20,16 @@ from edi_gateway.domain.institutional import InstitutionalClaimRenderer
 from edi_gateway.domain.model import TransactionType
 from edi_gateway.domain.professional import ProfessionalClaimRenderer
 from edi_gateway.domain.x12 import Delimiters
+from edi_gateway.entrypoints import acknowledgments_http
 from edi_gateway.entrypoints.http import DOMAIN_STATUSES, router
 from edi_gateway.entrypoints.subscribers import build_handlers
+from edi_gateway.service_layer.acknowledgments import AcknowledgmentPoller
 from edi_gateway.service_layer.batching import (
     ClaimBatcher,
     ClaimValidator,
     ClearinghouseTransport,
 )
+from edi_gateway.service_layer.ports import AcknowledgmentSource
 from edi_gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
@@ -36,6 +42,40 @@ def default_renderers() -> dict[TransactionType, TransactionSetRenderer]:
     }
 
 
+def default_transports(settings: GatewaySettings) -> dict[str, ClearinghouseTransport]:
+    """One delivery per transport kind (the tenant's clearinghouse names the kind)."""
+    local = LocalFolderDelivery(settings.edi_local_root)
+    sftp = SftpClearinghouse(operation_timeout_seconds=settings.edi_sftp_operation_timeout_seconds)
+    return {local.kind: local, sftp.kind: sftp}
+
+
+def sftp_acknowledgments(settings: GatewaySettings) -> AcknowledgmentSource:
+    """The SFTP clearinghouses' acknowledgment folders (``default_acknowledgment_sources``
+    adds it next to LOCAL_FOLDER)."""
+    return SftpClearinghouse(operation_timeout_seconds=settings.edi_sftp_operation_timeout_seconds)
+
+
+def default_acknowledgment_sources(settings: GatewaySettings) -> dict[str, AcknowledgmentSource]:
+    """One acknowledgment reader per transport kind."""
+    local = LocalFolderAcknowledgments(settings.edi_local_root)
+    sftp = sftp_acknowledgments(settings)
+    return {local.kind: local, sftp.kind: sftp}
+
+
+def build_acknowledgment_poller(
+    runtime: ServiceRuntime,
+    settings: GatewaySettings,
+    *,
+    sources: Mapping[str, AcknowledgmentSource] | None = None,
+) -> AcknowledgmentPoller:
+    return AcknowledgmentPoller(
+        unit_of_work=runtime.unit_of_work,
+        tenants=runtime.tenants,
+        sources=sources if sources is not None else default_acknowledgment_sources(settings),
+        reader=Pyx12AcknowledgmentReader(),
+    )
+
+
 def build_batcher(
     runtime: ServiceRuntime,
     settings: GatewaySettings,
@@ -45,14 +85,12 @@ def build_batcher(
     transports: Mapping[str, ClearinghouseTransport] | None = None,
     delimiters: Delimiters | None = None,
 ) -> ClaimBatcher:
-    local = LocalFolderDelivery(settings.edi_local_root)
     return ClaimBatcher(
         unit_of_work=runtime.unit_of_work,
         tenants=runtime.tenants,
         renderers=renderers if renderers is not None else default_renderers(),
         validator=validator or Pyx12Validator(),
-        # SFTP arrives with #5; until then an SFTP clearinghouse's files wait as PENDING.
-        transports=transports if transports is not None else {local.kind: local},
+        transports=transports if transports is not None else default_transports(settings),
         delimiters=delimiters,
         retry_max_seconds=settings.edi_retry_max_seconds,
     )
@@ -65,8 +103,10 @@ def build_runtime(
     validator: ClaimValidator | None = None,
     transports: Mapping[str, ClearinghouseTransport] | None = None,
     delimiters: Delimiters | None = None,
+    acknowledgment_sources: Mapping[str, AcknowledgmentSource] | None = None,
 ) -> ServiceRuntime:
     gateway_settings = settings or GatewaySettings()
+    acknowledgments_http.use_reader(Pyx12AcknowledgmentReader())
 
     def tenants() -> TenantDirectory:
         return runtime.tenants
@@ -81,12 +121,17 @@ def build_runtime(
             delimiters=delimiters,
         ).run(gateway_settings.edi_batch_poll_seconds)
 
+    async def acknowledgments(running: ServiceRuntime) -> None:
+        await build_acknowledgment_poller(
+            running, gateway_settings, sources=acknowledgment_sources
+        ).run(gateway_settings.edi_ack_poll_seconds)
+
     runtime = ServiceRuntime(
         settings=gateway_settings,
         handlers=build_handlers(tenants),
-        routers=[router],
-        background=[batcher],
-        domain_statuses=DOMAIN_STATUSES,
+        routers=[router, acknowledgments_http.router],
+        background=[batcher, acknowledgments],
+        domain_statuses=DOMAIN_STATUSES | acknowledgments_http.DOMAIN_STATUSES,
         title="rcm edi-gateway",
     )
     return runtime

@@ -28,3 +28,12 @@ class GatewaySettings(ServiceSettings):
         description="Longest wait before retrying a batch that could not be built or a "
         "delivery that failed (the wait doubles from 1 s up to this).",
     )
+    edi_ack_poll_seconds: float = Field(
+        default=5.0, gt=0, description="How often the acknowledgment folders are read."
+    )
+    edi_sftp_operation_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest wait for one SFTP operation (stat, upload, rename, listing) "
+        "once connected; connecting waits the clearinghouse's connect_timeout_seconds.",
+    )

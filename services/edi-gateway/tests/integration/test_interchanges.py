@@ -92,6 +92,9 @@ async def test_the_list_holds_the_tenants_interchanges_newest_first(
         "file_sha256": None,
         "sent_at": None,
         "validation_issues": [],
+        "delivery_attempts": 0,
+        "last_delivery_error": None,
+        "last_delivery_attempt_at": None,
     }
 
 

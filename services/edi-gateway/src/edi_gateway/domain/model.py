@@ -116,6 +116,9 @@ class Interchange:
     file_sha256: str | None = None
     sent_at: datetime | None = None
     validation_issues: tuple[str, ...] = ()
+    delivery_attempts: int = 0
+    last_delivery_error: str | None = None
+    last_delivery_attempt_at: datetime | None = None
 
 
 @dataclass(frozen=True)

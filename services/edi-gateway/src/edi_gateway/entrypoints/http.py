@@ -62,6 +62,12 @@ class InterchangeOut(BaseModel):
     validation_issues: list[str] = Field(
         description="Why the validator refused a DISCARDED interchange (codes, no PHI)."
     )
+    delivery_attempts: int = Field(default=0, description="delivery attempts so far")
+    last_delivery_error: str | None = Field(
+        default=None,
+        description="Why the last delivery attempt failed ('CODE: message'); None once sent.",
+    )
+    last_delivery_attempt_at: datetime | None = None
 
 
 class InterchangeList(BaseModel):
@@ -138,6 +144,9 @@ def _interchange_fields(interchange: Interchange) -> dict[str, object]:
         "created_at": interchange.created_at,
         "sent_at": interchange.sent_at,
         "validation_issues": list(interchange.validation_issues),
+        "delivery_attempts": interchange.delivery_attempts,
+        "last_delivery_error": interchange.last_delivery_error,
+        "last_delivery_attempt_at": interchange.last_delivery_attempt_at,
     }
 
 

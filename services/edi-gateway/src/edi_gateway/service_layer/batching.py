@@ -21,7 +21,10 @@ Delivery is a second step, one transaction per interchange: the file goes to the
 clearinghouse under a name fixed by its ISA13, then the interchange turns SENT and each
 claim's ``edi.claim.transmitted.v1`` is published. A crash between the two re-delivers
 the same bytes under the same name (the transport sees it is already there): no second
-file, no new numbers."""
+file, no new numbers. A transport whose upload and rename are separate server steps
+(SFTP) goes through the recorded protocol of ``service_layer.delivery``, whose record
+survives the crash. A failed attempt is counted on the interchange with its coded error
+and retried with back-off."""
 
 from __future__ import annotations
 
@@ -83,6 +86,12 @@ from edi_gateway.domain.validation import (
 )
 from edi_gateway.domain.x12 import Delimiters, RenderRefusal
 from edi_gateway.service_layer.control_numbers import allocate_control_numbers
+from edi_gateway.service_layer.delivery import (
+    DeliveryJournal,
+    StagedTransport,
+    deliver_recorded,
+    describe_delivery_error,
+)
 from edi_gateway.service_layer.submissions import EVENT_NAMESPACE, publish_rejection
 
 log = get_logger(__name__)
@@ -163,6 +172,7 @@ class ClaimBatcher:
         self._clock = clock
         self._per_set = claims_per_transaction_set
         self._retries = RetrySchedule(retry_max_seconds)
+        self._journal = DeliveryJournal(unit_of_work)
         self._warned: set[object] = set()
 
     async def run(self, poll_seconds: float) -> None:
@@ -536,9 +546,30 @@ class ClaimBatcher:
         )
         assert archived is not None and archived.content is not None
         try:
-            await transport.deliver(clearinghouse, interchange.file_name, archived.content)
+            if isinstance(transport, StagedTransport):
+                await deliver_recorded(
+                    self._journal,
+                    transport,
+                    clearinghouse,
+                    tenant_id=interchange.tenant_id,
+                    interchange_id=interchange.interchange_id,
+                    file_name=interchange.file_name,
+                    content=archived.content,
+                )
+            else:
+                await transport.deliver(clearinghouse, interchange.file_name, archived.content)
         except Exception as exc:
             delay = self._retries.failed(interchange.interchange_id)
+            code, message = describe_delivery_error(exc)
+            # The row is still locked by this transaction: the attempt and its error are
+            # recorded with it, for the operator (the interchange listing shows them).
+            await InterchangeRepository(uow.session).record_delivery_attempt(
+                interchange.tenant_id,
+                interchange.interchange_id,
+                self._clock(),
+                f"{code}: {message}",
+            )
+            await uow.commit()
             log.error(
                 "interchange_delivery_failed",
                 tenant_id=interchange.tenant_id,
@@ -546,13 +577,16 @@ class ClaimBatcher:
                 interchange_id=interchange.interchange_id,
                 isa13=interchange.isa13,
                 error_type=type(exc).__name__,
+                error_code=code,
                 retry_in_seconds=delay,
             )
             return False
         sent_at = self._clock()
-        await InterchangeRepository(uow.session).mark_sent(
-            interchange.tenant_id, interchange.interchange_id, sent_at
+        interchanges = InterchangeRepository(uow.session)
+        await interchanges.record_delivery_attempt(
+            interchange.tenant_id, interchange.interchange_id, sent_at, None
         )
+        await interchanges.mark_sent(interchange.tenant_id, interchange.interchange_id, sent_at)
         await ClaimSubmissionRepository(uow.session).mark_transmitted(
             interchange.tenant_id, interchange.interchange_id
         )

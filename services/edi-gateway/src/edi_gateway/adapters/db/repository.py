@@ -99,6 +99,9 @@ def _interchange(row: Any) -> Interchange:
         file_sha256=row["file_sha256"],
         sent_at=row["sent_at"],
         validation_issues=tuple(row["validation_issues"] or ()),
+        delivery_attempts=row["delivery_attempts"],
+        last_delivery_error=row["last_delivery_error"],
+        last_delivery_attempt_at=row["last_delivery_attempt_at"],
     )
 
 
@@ -214,6 +217,24 @@ class InterchangeRepository:
                 INTERCHANGE.c.status == InterchangeStatus.PENDING.value,
             )
             .values(status=InterchangeStatus.SENT.value, sent_at=sent_at)
+        )
+
+    async def record_delivery_attempt(
+        self, tenant_id: str, interchange_id: str, at: datetime, error: str | None
+    ) -> None:
+        """One more delivery attempt, when, and its error ("CODE: message"; None when it
+        succeeded)."""
+        await self._session.execute(
+            update(INTERCHANGE)
+            .where(
+                INTERCHANGE.c.tenant_id == tenant_id,
+                INTERCHANGE.c.interchange_id == interchange_id,
+            )
+            .values(
+                delivery_attempts=INTERCHANGE.c.delivery_attempts + 1,
+                last_delivery_attempt_at=at,
+                last_delivery_error=error,
+            )
         )
 
 

@@ -102,6 +102,47 @@ class InterchangeRow(GatewayTable, table=True):
     validation_issues: list[str] | None = Field(
         default=None, sa_column=Column(JSONB, nullable=True)
     )
+    # Delivery attempts so far, the last one's time and its error ("CODE: message").
+    delivery_attempts: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    last_delivery_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_delivery_attempt_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class InterchangeDeliveryRow(GatewayTable, table=True):
+    """Where an interchange's recorded delivery is (UPLOADING, UPLOADED, RENAMED), written
+    in transactions of its own, outside the interchange's row lock, so that it survives a
+    crash (``service_layer.delivery``)."""
+
+    __tablename__ = "interchange_delivery"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "interchange_id", name="uq_interchange_delivery"),
+        CheckConstraint(
+            "state IN ('UPLOADING', 'UPLOADED', 'RENAMED')", name="ck_interchange_delivery_state"
+        ),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    interchange_id: str = Field(sa_column=Column(String(64), nullable=False))
+    state: str = Field(sa_column=Column(String(16), nullable=False))
+    file_name: str = Field(sa_column=Column(String(200), nullable=False))
+    temporary_name: str = Field(sa_column=Column(String(220), nullable=False))
+    size_bytes: int = Field(sa_column=Column(Integer, nullable=False))
+    sha256: str = Field(sa_column=Column(String(64), nullable=False))
+    uploads: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    created_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    updated_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
 
 
 class ClaimSubmissionRow(GatewayTable, table=True):
@@ -215,3 +256,4 @@ INTERCHANGE: Table = InterchangeRow.__table__  # type: ignore[attr-defined]
 CLAIM_SUBMISSION: Table = ClaimSubmissionRow.__table__  # type: ignore[attr-defined]
 TRANSMISSION: Table = TransmissionRow.__table__  # type: ignore[attr-defined]
 ARCHIVED_FILE: Table = ArchivedFileRow.__table__  # type: ignore[attr-defined]
+INTERCHANGE_DELIVERY: Table = InterchangeDeliveryRow.__table__  # type: ignore[attr-defined]

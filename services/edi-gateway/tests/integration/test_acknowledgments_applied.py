@@ -1,0 +1,368 @@
+"""Acknowledgments in (issue #5), against the real database and broker: claims go out to
+the local-dev clearinghouse's folder, acknowledgment files come back into its
+acknowledgment folder (or by hand through the API), and each claim hears what became of
+it, once."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+import pytest_asyncio
+from aio_pika.abc import AbstractChannel
+from sqlalchemy import text
+
+from common.runtime import ServiceRuntime
+from common.testing.messages import bearer, eventually, publish_event
+from contracts.topology import Topology
+from edi_gateway.settings import GatewaySettings
+
+from ..acknowledgment_files import ClaimResult, SetResult, ack_277ca, ack_999, ta1
+from ..claim_samples import TENANT, claim_data, submitted_event
+from ..outbound import headers, transmissions_when_sent
+
+ACKS = Path("var/clearinghouse/acknowledgments")
+WRITE = "billing.claim.write"
+READ = "billing.claim.read"
+
+
+@pytest.fixture(scope="module")
+def local_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("edi-ack-root")
+
+
+@pytest.fixture(scope="module")
+def settings(
+    service_settings: Callable[..., GatewaySettings],
+    schema: str,
+    topology: Topology,
+    local_root: Path,
+) -> GatewaySettings:
+    return service_settings(
+        GatewaySettings,
+        db_schema=schema,
+        topology_prefix=topology.prefix,
+        edi_local_root=local_root,
+        edi_batch_poll_seconds=0.3,
+        edi_ack_poll_seconds=0.3,
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def channel(rcm_amqp_url: str) -> AsyncIterator[AbstractChannel]:
+    connection = await aio_pika.connect(rcm_amqp_url)
+    async with connection:
+        yield await connection.channel()
+
+
+async def send_claims(
+    count: int,
+    channel: AbstractChannel,
+    topology: Topology,
+    client: httpx.AsyncClient,
+    token: Callable[..., str],
+) -> list[dict[str, Any]]:
+    """``count`` claims in one batch, once their interchange is SENT: each with its place."""
+    claims = [claim_data(pcn=f"PA{uuid.uuid4().hex[:10].upper()}{n}") for n in range(count)]
+    for claim in claims:
+        await publish_event(channel, topology, submitted_event(claim))
+    for claim in claims:
+        (claim["placed"],) = await transmissions_when_sent(client, token, claim["claim_id"])
+    return claims
+
+
+def drop(local_root: Path, name: str, content: str) -> None:
+    folder = local_root / ACKS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f".{name}.part").write_text(content)
+    (folder / f".{name}.part").rename(folder / name)
+
+
+async def events_about(
+    runtime: ServiceRuntime, claim_ids: set[str], count: int | None = None
+) -> list[dict[str, Any]]:
+    schema = runtime.settings.db_schema
+    """The acknowledgment events in the gateway's outbox about these claims, in order."""
+
+    async def probe() -> list[dict[str, Any]] | None:
+        async with runtime.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    text(
+                        f'SELECT payload FROM "{schema}".outbox WHERE event_type IN '
+                        "('edi.claim.accepted.v1', 'edi.claim.rejected.v1') ORDER BY id"
+                    )
+                )
+            ).scalars()
+            found = [r for r in rows if r["data"]["claim_id"] in claim_ids]
+        return found if count is None or len(found) >= count else None
+
+    return await eventually(probe, 20)
+
+
+async def claim_view(
+    client: httpx.AsyncClient, token: Callable[..., str], claim_id: str
+) -> dict[str, Any]:
+    response = await client.get(f"/v1/claims/{claim_id}/acknowledgments", headers=headers(token))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def writer(token: Callable[..., str], tenant: str = TENANT) -> dict[str, str]:
+    return bearer(token(tenant=tenant, scopes=[READ, WRITE])) | {
+        "Content-Type": "application/edi-x12"
+    }
+
+
+async def test_a_277ca_rejecting_one_claim_and_accepting_the_others(
+    runtime: ServiceRuntime,
+    client: httpx.AsyncClient,
+    channel: AbstractChannel,
+    topology: Topology,
+    token: Callable[..., str],
+    local_root: Path,
+) -> None:
+    claims = await send_claims(3, channel, topology, client, token)
+    first, second, third = claims
+    file = ack_277ca(
+        [
+            ClaimResult(
+                first["patient_control_number"], lines=((f"{first['claim_id']}-1", "A2:20"),)
+            ),
+            ClaimResult(second["patient_control_number"], "A7:21:77", message="PATIENT ID INVALID"),
+            ClaimResult(third["patient_control_number"], "A2:20:PR"),
+        ],
+        isa13=700000001,
+    )
+    drop(local_root, "277ca-1.x12", file)
+    ids = {c["claim_id"] for c in claims}
+    events = await events_about(runtime, ids, 3)
+    by_claim = {e["data"]["claim_id"]: e for e in events}
+    assert by_claim[second["claim_id"]]["type"] == "edi.claim.rejected.v1"
+    rejected = by_claim[second["claim_id"]]["data"]
+    assert rejected["stage"] == "277CA" and rejected["codes"] == ["A7:21:77"]
+    assert rejected["message"] == "PATIENT ID INVALID" and rejected["party"] == "PAYER"
+    accepted = by_claim[first["claim_id"]]
+    assert accepted["type"] == "edi.claim.accepted.v1"
+    assert accepted["data"]["payer_claim_control_number"] == "PAYERCLM1"
+    assert accepted["data"]["lines"] == [
+        {
+            "line_control_number": f"{first['claim_id']}-1",
+            "accepted": True,
+            "codes": ["A2:20"],
+            "message": None,
+        }
+    ]
+    assert by_claim[third["claim_id"]]["type"] == "edi.claim.accepted.v1"
+    assert (local_root / ACKS / "processed" / "277ca-1.x12").exists()
+
+    # The same file again: applied once, no second event.
+    drop(local_root, "277ca-1-again.x12", file)
+    await eventually(lambda: _exists(local_root / ACKS / "processed" / "277ca-1-again.x12"), 20)
+    assert len(await events_about(runtime, ids)) == 3
+    listed = await client.get("/v1/acknowledgments?kind=277CA", headers=headers(token))
+    sha = hashlib.sha256(file.encode()).hexdigest()
+    assert [a["sha256"] for a in listed.json()["items"]].count(sha) == 1
+
+    # Two more 277CAs for the third claim: a payer rejection, then a clearinghouse A1.
+    drop(
+        local_root,
+        "277ca-2.x12",
+        ack_277ca([ClaimResult(third["patient_control_number"], "A8:562:PR")], isa13=700000002),
+    )
+    await events_about(runtime, ids, 4)
+    drop(
+        local_root,
+        "277ca-3.x12",
+        ack_277ca(
+            [ClaimResult(third["patient_control_number"], "A1:19:AY")], party="AY", isa13=700000003
+        ),
+    )
+    await eventually(lambda: _exists(local_root / ACKS / "processed" / "277ca-3.x12"), 20)
+    view = await claim_view(client, token, third["claim_id"])
+    (standing,) = view["transmissions"]
+    assert standing["ack_status"] == "REJECTED"
+    assert [s["codes"] for s in view["statuses"]] == [["A2:20:PR"], ["A8:562:PR"], ["A1:19:AY"]]
+    assert len(await events_about(runtime, ids)) == 4  # the late A1 tells no one
+
+
+async def test_an_acceptance_after_a_rejection_leaves_the_claim_rejected_either_order(
+    runtime: ServiceRuntime,
+    client: httpx.AsyncClient,
+    channel: AbstractChannel,
+    topology: Topology,
+    token: Callable[..., str],
+    local_root: Path,
+) -> None:
+    (claim,) = await send_claims(1, channel, topology, client, token)
+    pcn = claim["patient_control_number"]
+    for number, (status, party) in enumerate((("A1:19:AY", "AY"), ("A7:21:PR", "PR"))):
+        response = await client.post(
+            "/v1/acknowledgments?clearinghouse_id=local-dev&reason=resent+by+support",
+            content=ack_277ca([ClaimResult(pcn, status)], party=party, isa13=710000001 + number),
+            headers=writer(token),
+        )
+        assert response.status_code == 201, response.text
+    view = await claim_view(client, token, claim["claim_id"])
+    assert view["transmissions"][0]["ack_status"] == "REJECTED"
+    assert view["transmissions"][0]["claim_ack_status"] == "REJECTED"
+
+
+async def test_a_999_rejecting_a_set_rejects_its_claims_only(
+    runtime: ServiceRuntime,
+    client: httpx.AsyncClient,
+    channel: AbstractChannel,
+    topology: Topology,
+    token: Callable[..., str],
+    local_root: Path,
+) -> None:
+    rejected_batch = await send_claims(2, channel, topology, client, token)
+    other_batch = await send_claims(1, channel, topology, client, token)
+    placed = rejected_batch[0]["placed"]
+    drop(
+        local_root,
+        "999-1.x12",
+        ack_999(placed["gs06"], [SetResult(placed["st02"], "R", ("IK3*CLM*23**8",))]),
+    )
+    ids = {c["claim_id"] for c in rejected_batch + other_batch}
+    events = await events_about(runtime, ids, 2)
+    assert {e["data"]["claim_id"] for e in events} == {c["claim_id"] for c in rejected_batch}
+    assert {e["data"]["stage"] for e in events} == {"999"}
+    assert "IK304:8@CLM" in events[0]["data"]["codes"]
+    view = await claim_view(client, token, other_batch[0]["claim_id"])
+    assert view["transmissions"] == []  # nothing was said about the other interchange
+
+
+async def test_a_ta1_rejection_uploaded_by_hand_rejects_the_whole_interchange(
+    runtime: ServiceRuntime,
+    client: httpx.AsyncClient,
+    channel: AbstractChannel,
+    topology: Topology,
+    token: Callable[..., str],
+) -> None:
+    claims = await send_claims(2, channel, topology, client, token)
+    isa13 = claims[0]["placed"]["isa13"]
+    file = ta1(isa13, "R", "025", isa13=720000001)
+    response = await client.post(
+        "/v1/acknowledgments?clearinghouse_id=local-dev&reason=portal+download",
+        content=file,
+        headers=writer(token),
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    (item,) = body["items"]
+    assert item["match_status"] == "MATCHED" and item["outcome"] == "REJECTED"
+    assert {c["claim_id"] for c in item["claims"]} == {c["claim_id"] for c in claims}
+    events = await events_about(runtime, {c["claim_id"] for c in claims}, 2)
+    assert {e["data"]["stage"] for e in events} == {"TA1"}
+    assert all("TA105:025" in e["data"]["codes"] for e in events)
+
+    again = await client.post(
+        "/v1/acknowledgments?clearinghouse_id=local-dev&reason=again",
+        content=file,
+        headers=writer(token),
+    )
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    assert again.json()["acknowledgment_id"] == body["acknowledgment_id"]
+    assert len(await events_about(runtime, {c["claim_id"] for c in claims})) == 2
+    async with runtime.sessionmaker() as session:
+        audit = (
+            await session.execute(
+                text(
+                    "SELECT subject, reason, duplicate, sha256 FROM "
+                    f'"{runtime.settings.db_schema}".manual_acknowledgment_audit '
+                    "WHERE acknowledgment_id = :id ORDER BY id"
+                ),
+                {"id": body["acknowledgment_id"]},
+            )
+        ).all()
+    assert [(a.reason, a.duplicate) for a in audit] == [("portal download", False), ("again", True)]
+    assert audit[0].sha256 == body["sha256"]
+
+
+async def test_an_unreadable_upload_is_refused_but_archived(
+    client: httpx.AsyncClient, token: Callable[..., str]
+) -> None:
+    content = b"this is not X12 " + uuid.uuid4().hex.encode()
+    response = await client.post(
+        "/v1/acknowledgments?clearinghouse_id=local-dev&reason=test",
+        content=content,
+        headers=writer(token),
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "ACKNOWLEDGMENT_UNREADABLE"
+    download = await client.get(f"/v1/files/{response.json()['file_id']}", headers=headers(token))
+    assert download.status_code == 200 and download.content == content
+
+
+async def test_an_upload_needs_a_reason_and_the_write_scope(
+    client: httpx.AsyncClient, token: Callable[..., str]
+) -> None:
+    no_reason = await client.post(
+        "/v1/acknowledgments?clearinghouse_id=local-dev", content=ta1(1), headers=writer(token)
+    )
+    assert no_reason.json()["code"] == "REASON_REQUIRED"
+    read_only = await client.post(
+        "/v1/acknowledgments?clearinghouse_id=local-dev&reason=x",
+        content=ta1(1),
+        headers=headers(token) | {"Content-Type": "application/edi-x12"},
+    )
+    assert read_only.status_code == 403
+
+
+async def test_an_unmatched_277ca_is_kept_and_listed(
+    client: httpx.AsyncClient, token: Callable[..., str], local_root: Path
+) -> None:
+    pcn = f"NOSUCH{uuid.uuid4().hex[:8].upper()}"
+    drop(local_root, "277ca-unknown.x12", ack_277ca([ClaimResult(pcn)], isa13=730000001))
+
+    async def listed() -> list[dict[str, Any]] | None:
+        response = await client.get("/v1/acknowledgments/unmatched", headers=headers(token))
+        items = [i for i in response.json()["items"] if i["patient_control_number"] == pcn]
+        return items or None
+
+    (item,) = await eventually(listed, 20)
+    assert item["item_kind"] == "277CA_CLAIM" and item["claims"] == []
+    detail = await client.get(
+        f"/v1/acknowledgments/{item['acknowledgment_id']}", headers=headers(token)
+    )
+    assert detail.json()["status"] == "UNMATCHED"
+
+
+async def test_the_archive_lists_files_both_ways_with_hashes_and_serves_them(
+    client: httpx.AsyncClient, token: Callable[..., str]
+) -> None:
+    for direction in ("INBOUND", "OUTBOUND"):
+        response = await client.get(f"/v1/files?direction={direction}", headers=headers(token))
+        files = response.json()["items"]
+        assert files and {f["direction"] for f in files} == {direction}
+        download = await client.get(files[0]["download"], headers=headers(token))
+        assert hashlib.sha256(download.content).hexdigest() == files[0]["sha256"]
+        assert len(download.content) == files[0]["size_bytes"]
+
+
+async def test_another_tenant_sees_no_acknowledgment_and_no_file(
+    client: httpx.AsyncClient, token: Callable[..., str]
+) -> None:
+    mine = (await client.get("/v1/acknowledgments", headers=headers(token))).json()["items"]
+    files = (await client.get("/v1/files", headers=headers(token))).json()["items"]
+    other = headers(token, tenant="tenant-b")
+    assert (await client.get("/v1/acknowledgments", headers=other)).json()["items"] == []
+    assert (await client.get("/v1/files", headers=other)).json()["items"] == []
+    assert (await client.get("/v1/acknowledgments/unmatched", headers=other)).json()["items"] == []
+    detail = await client.get(f"/v1/acknowledgments/{mine[0]['acknowledgment_id']}", headers=other)
+    assert detail.status_code == 404 and detail.json()["code"] == "ACKNOWLEDGMENT_NOT_FOUND"
+    download = await client.get(f"/v1/files/{files[0]['file_id']}", headers=other)
+    assert download.status_code == 404
+
+
+async def _exists(path: Path) -> bool | None:
+    return True if path.exists() else None

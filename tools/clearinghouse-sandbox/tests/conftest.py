@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncssh
 import pytest
+
 from clearinghouse_sandbox import Sandbox, SandboxConfig, keys
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncssh
 import httpx
 import pytest
+
 from clearinghouse_sandbox.__main__ import main
 from clearinghouse_sandbox.keys import public_key_line
 

@@ -11,6 +11,7 @@ from typing import Any
 import asyncssh
 import httpx
 import pytest
+
 from clearinghouse_sandbox import Sandbox, SandboxConfig, keys
 from clearinghouse_sandbox.x12 import read_interchange
 

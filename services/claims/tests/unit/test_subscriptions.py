@@ -14,10 +14,11 @@ def _no_tenant(tenant_id: str) -> TenantConfig:
 DEPS = ClaimsDependencies(tenant_config=_no_tenant, diagnoses=PatternDiagnosisCodeSet())
 
 
-def test_claims_consumes_charges_ehr_records_stay_events_and_edi_outcomes() -> None:
+def test_claims_consumes_charges_ehr_records_stay_events_and_edi_acknowledgments() -> None:
     handlers = build_handlers(DEPS)
     assert handlers.routing_keys == [
         "charges.charges.recorded.v1",
+        "edi.claim.accepted.v1",
         "edi.claim.rejected.v1",
         "edi.claim.transmitted.v1",
         "ehr.facility.upserted.v1",

@@ -44,9 +44,11 @@ class ClaimStatus(StrEnum):
         return self in (ClaimStatus.SUBMITTED, ClaimStatus.ACCEPTED, ClaimStatus.REJECTED)
 
 
-# The legal moves. ACCEPTED and the reverse/replace moves come with acknowledgments (#5).
-# A cycle claim not yet submitted goes STALE when a stay event lands on it, and is built
-# again (DRAFT/READY) or cancelled; a submitted one stays STALE until reversed (#5).
+# The legal moves. A cycle claim not yet submitted goes STALE when a stay event lands on
+# it, and is built again (DRAFT/READY) or cancelled; a claim that left our hands stays
+# STALE until reversed (a void, frequency 8) or replaced (frequency 7). A replacement
+# passes through REPLACED (the old version) and reads SUBMITTED again on the new one.
+_LEFT = (ClaimStatus.REVERSED, ClaimStatus.REPLACED)
 TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     ClaimStatus.DRAFT: frozenset(
         {ClaimStatus.DRAFT, ClaimStatus.READY, ClaimStatus.CANCELLED, ClaimStatus.STALE}
@@ -61,9 +63,9 @@ TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
         }
     ),
     ClaimStatus.SUBMITTED: frozenset(
-        {ClaimStatus.ACCEPTED, ClaimStatus.REJECTED, ClaimStatus.STALE}
+        {ClaimStatus.ACCEPTED, ClaimStatus.REJECTED, ClaimStatus.STALE, *_LEFT}
     ),
-    ClaimStatus.ACCEPTED: frozenset({ClaimStatus.REJECTED, ClaimStatus.STALE}),
+    ClaimStatus.ACCEPTED: frozenset({ClaimStatus.REJECTED, ClaimStatus.STALE, *_LEFT}),
     ClaimStatus.REJECTED: frozenset({ClaimStatus.STALE}),
     ClaimStatus.STALE: frozenset(
         {
@@ -75,7 +77,7 @@ TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
         }
     ),
     ClaimStatus.REVERSED: frozenset(),
-    ClaimStatus.REPLACED: frozenset(),
+    ClaimStatus.REPLACED: frozenset({ClaimStatus.SUBMITTED}),
     ClaimStatus.CANCELLED: frozenset(),
 }
 

@@ -833,6 +833,10 @@ class CycleClaim:
     reversal_needed: bool = False
     stale_reason: str | None = None
     edits: InstitutionalEdits = NO_EDITS
+    # Its days were let go for a fresh claim (after a void, or a rejection), and the claim
+    # built for them then.
+    released: bool = False
+    superseded_by: str | None = None
 
     @property
     def key(self) -> ClaimKey:
@@ -846,7 +850,7 @@ class CycleClaim:
 
     @property
     def live(self) -> bool:
-        return self.status not in (
+        return not self.released and self.status not in (
             ClaimStatus.CANCELLED,
             ClaimStatus.REVERSED,
             ClaimStatus.REPLACED,

@@ -6,6 +6,7 @@ another tenant's claim is 404."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime
@@ -36,6 +37,7 @@ from claims.domain.institutional import (
     LeaveDates,
 )
 from claims.domain.projections import Procedure
+from claims.service_layer.corrections import replace_claim, reverse_claim
 from claims.service_layer.dependencies import ClaimsDependencies
 from claims.service_layer.institutional_claims import edit_institutional_context
 from claims.service_layer.professional_claims import (
@@ -155,7 +157,13 @@ class ClaimOut(BaseModel):
         description="STALE after it was submitted: it needs a reverse and rebuild (#5)"
     )
     stay_id: str | None = Field(description="the stay a cycle claim (837I) bills")
-    frequency_code: str | None = Field(description="CLM05-3 of a cycle claim: 1, 2, 3 or 4")
+    frequency_code: str | None = Field(
+        description="CLM05-3 as last sent: a cycle claim's 1, 2, 3 or 4; 7 after a "
+        "replacement, 8 after a void"
+    )
+    superseded_by: str | None = Field(
+        description="after a reverse (or a rejection): the fresh claim its rebuild made"
+    )
     charge_ids: list[str]
     session_ids: list[str]
     lines: list[LineOut] = Field(description="837P lines")
@@ -180,9 +188,67 @@ class IssueOut(BaseModel):
 class VersionOut(BaseModel):
     version: int
     scrubbed_status: str
-    reason: str
+    reason: str = Field(description="why it was built, e.g. BUILT, CHARGE_CHANGED, VOID")
     total_charge: Decimal
     built_at: datetime
+    frequency_code: str | None = Field(
+        description="7 (replacement) or 8 (void) on a correction; null on an original"
+    )
+    original_reference: str | None = Field(
+        description="REF*F8 of a correction: the payer's claim control number, else CLM01"
+    )
+    payer_claim_control_number: str | None = Field(
+        description="REF*1K a 277CA gave this version (the payer's word first)"
+    )
+
+
+class AcknowledgmentOut(BaseModel):
+    """One acknowledgment received about a claim version, as received."""
+
+    claim_version: int
+    outcome: str = Field(description="ACCEPTED or REJECTED")
+    stage: str = Field(description="PRE_SEND_VALIDATION, TA1, 999 or 277CA")
+    party: str | None = Field(description="CLEARINGHOUSE, PAYER or OTHER")
+    codes: list[str] = Field(description="e.g. 277CA STC01 A2:20:PR")
+    message: str | None
+    payer_claim_control_number: str | None = Field(description="277CA REF*1K")
+    clearinghouse_trace_number: str | None = Field(description="277CA REF*D9")
+    status_date: date | None = Field(description="277CA STC02")
+    acknowledgment_file_id: str | None
+    lines: list[dict[str, Any]] = Field(description="line-level statuses (REF*FJ)")
+    effect: str = Field(
+        description="what it did: APPLIED, UNCHANGED, REJECTION_STANDS, OLDER_VERSION, "
+        "CLAIM_STALE, VOID_ACKNOWLEDGED, UNKNOWN_VERSION, NOT_SUBMITTED"
+    )
+    event_id: str
+    acknowledged_at: datetime
+    received_at: datetime
+
+
+class OverrideOut(BaseModel):
+    """An operator's override, from the append-only audit log: who, when, what, why."""
+
+    action: str = Field(description="REVERSE or REPLACE")
+    actor: str = Field(description="the token's subject")
+    reason: str
+    from_status: str
+    to_status: str
+    from_version: int
+    to_version: int
+    details: dict[str, Any]
+    recorded_at: datetime
+
+
+class CorrectionIn(BaseModel):
+    """Why (required; kept in the audit log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="required: why the claim is corrected (422 REASON_REQUIRED without)",
+    )
 
 
 class StatusChangeOut(BaseModel):
@@ -208,6 +274,13 @@ class ClaimDetailOut(ClaimOut):
     issues: list[IssueOut]
     versions: list[VersionOut]
     status_history: list[StatusChangeOut]
+    acknowledgments: list[AcknowledgmentOut] = Field(
+        description="every acknowledgment received (TA1, 999, 277CA), oldest first"
+    )
+    payer_claim_control_number: str | None = Field(
+        description="REF*1K of the newest version a 277CA numbered"
+    )
+    overrides: list[OverrideOut] = Field(description="reverses and replacements, oldest first")
     institutional: InstitutionalOut | None = Field(
         default=None, description="837I: the institutional context the claim reports"
     )
@@ -299,7 +372,7 @@ class InstitutionalOut(BaseModel):
     stay_id: str
     program_id: str
     type_of_bill: str | None = Field(description="CLM05-1: facility type + classification")
-    frequency_code: str = Field(description="CLM05-3")
+    frequency_code: str = Field(description="CLM05-3: 1-4 by the cycle; 7 or 8 on a correction")
     clm05: str | None = Field(description="as printed, e.g. 86:A:2")
     cycle: CycleOut
     statement_from: date = Field(description="DTP*434")
@@ -471,6 +544,7 @@ def _summary_fields(
         "reversal_needed": s.reversal_needed,
         "stay_id": s.stay_id,
         "frequency_code": s.frequency_code,
+        "superseded_by": s.superseded_by,
         "charge_ids": [line.charge_id for line in lines]
         + [c for line in institutional_lines for c in line.charge_ids],
         "session_ids": sorted({line.session_id for line in lines if line.session_id}),
@@ -498,15 +572,19 @@ def _issue(issue: ScrubIssue) -> IssueOut:
     )
 
 
-def _institutional(content: InstitutionalClaimContent) -> tuple[InstitutionalOut, PerDiemOut]:
+def _institutional(
+    content: InstitutionalClaimContent, sent_frequency: str | None = None
+) -> tuple[InstitutionalOut, PerDiemOut]:
+    """``sent_frequency``: 7 or 8 when the version is a replacement or a void."""
     facility = content.service_facility
     tob = content.type_of_bill
+    frequency = sent_frequency or content.frequency_code.value
     institutional = InstitutionalOut(
         stay_id=content.stay_id,
         program_id=content.program_id,
         type_of_bill=tob,
-        frequency_code=content.frequency_code.value,
-        clm05=None if tob is None else f"{tob}:A:{content.frequency_code.value}",
+        frequency_code=frequency,
+        clm05=None if tob is None else f"{tob}:A:{frequency}",
         cycle=CycleOut(
             first_day=content.cycle_first_day,
             last_day=content.cycle_last_day,
@@ -578,13 +656,31 @@ def _institutional(content: InstitutionalClaimContent) -> tuple[InstitutionalOut
     return institutional, per_diem
 
 
+def _payer_numbers(detail: ClaimDetail) -> dict[int, str]:
+    """version -> the payer claim control number (REF*1K) a 277CA gave it, a payer's
+    before a clearinghouse's, the first received of each."""
+    numbered: dict[int, tuple[bool, str]] = {}
+    for ack in detail.acknowledgments:
+        number = ack.payer_claim_control_number
+        if number is None:
+            continue
+        kept = numbered.get(ack.claim_version)
+        by_payer = ack.party == "PAYER"
+        if kept is None or (by_payer and not kept[0]):
+            numbered[ack.claim_version] = (by_payer, number)
+    return {version: number for version, (_, number) in numbered.items()}
+
+
 def detail_out(detail: ClaimDetail) -> ClaimDetailOut:
     """One claim's whole record, 837P or 837I."""
     content = detail.content
     cycle = detail.institutional
     lines = list(content.lines) if content else []
     parties: ProfessionalClaimContent | InstitutionalClaimContent | None = content or cycle
-    institutional, per_diem = _institutional(cycle) if cycle else (None, None)
+    current = next((v for v in detail.versions if v.version == detail.summary.version), None)
+    sent_frequency = current.frequency_code if current else None
+    institutional, per_diem = _institutional(cycle, sent_frequency) if cycle else (None, None)
+    numbered = _payer_numbers(detail)
     return ClaimDetailOut(
         **_summary_fields(
             detail.summary, lines, detail.transmissions, list(cycle.lines) if cycle else []
@@ -605,9 +701,17 @@ def detail_out(detail: ClaimDetail) -> ClaimDetailOut:
                 reason=v.reason,
                 total_charge=v.total_charge,
                 built_at=v.built_at,
+                frequency_code=v.frequency_code,
+                original_reference=v.original_reference,
+                payer_claim_control_number=numbered.get(v.version),
             )
             for v in detail.versions
         ],
+        acknowledgments=[
+            AcknowledgmentOut(**dataclasses.asdict(a)) for a in detail.acknowledgments
+        ],
+        payer_claim_control_number=numbered[max(numbered)] if numbered else None,
+        overrides=[OverrideOut(**dataclasses.asdict(o)) for o in detail.overrides],
         status_history=[
             StatusChangeOut(
                 claim_version=c.version,
@@ -624,6 +728,17 @@ def detail_out(detail: ClaimDetail) -> ClaimDetailOut:
         institutional=institutional,
         per_diem=per_diem,
     )
+
+
+def _problems(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI: the refusals of a route, as problem details with stable codes."""
+    return {
+        status: {
+            "description": f"problem details; code: {text}",
+            "content": {"application/problem+json": {}},
+        }
+        for status, text in codes.items()
+    }
 
 
 def _runtime(request: Request) -> ServiceRuntime:
@@ -717,13 +832,89 @@ def build_claims_router(deps: ClaimsDependencies) -> APIRouter:
     @router.post(
         "/{claim_id}/rebuild",
         response_model=ClaimDetailOut,
-        summary="Build a claim not yet submitted again now (a new version when anything changed; "
-        "409 once submitted, or naming the days a cycle lacks)",
+        summary="Build a claim not yet submitted again now (a new version when anything changed); "
+        "after a reverse (or a rejection), build a fresh original from its charges or stay as "
+        "they are now and answer with that claim",
+        responses=_problems(
+            {
+                404: "CLAIM_NOT_FOUND",
+                409: "CLAIM_SUBMITTED (left our hands: reverse or replace), "
+                "CLAIM_ALREADY_REBUILT, NOTHING_TO_REBUILD, CYCLE_NOT_READY (names the days), "
+                "CYCLE_NOT_CLOSED",
+            }
+        ),
     )
     async def post_rebuild(claim_id: str, request: Request, principal: Writer) -> ClaimDetailOut:
         runtime = _runtime(request)
         async with runtime.unit_of_work() as uow:
-            await rebuild_requested(uow, deps, principal.tenant_id, claim_id)
+            shown = await rebuild_requested(uow, deps, principal.tenant_id, claim_id)
+            await uow.commit()
+        runtime.relay.wake()
+        async with runtime.sessionmaker() as session:
+            detail = await claim_detail(session, principal.tenant_id, shown[0])
+        return detail_out(detail)
+
+    @router.post(
+        "/{claim_id}/reverse",
+        response_model=ClaimDetailOut,
+        summary="Void a claim that left our hands (SUBMITTED, ACCEPTED, or STALE waiting for a "
+        "reversal): its next version repeats the last one sent with frequency 8 (837I: type of "
+        "bill digit 8) and REF*F8 (the payer's claim control number from a 277CA, else our "
+        "patient control number); the claim is REVERSED and its charges are free for a rebuild. "
+        "Audit-logged with the caller and the reason.",
+        responses=_problems(
+            {
+                404: "CLAIM_NOT_FOUND",
+                409: "CLAIM_NOT_REVERSIBLE (wrong status; a REJECTED claim is rebuilt instead), "
+                "UNKNOWN_PAYER",
+                422: "REASON_REQUIRED, REASON_TOO_LONG",
+            }
+        ),
+    )
+    async def post_reverse(
+        claim_id: str,
+        request: Request,
+        principal: Writer,
+        body: CorrectionIn | None = None,
+    ) -> ClaimDetailOut:
+        runtime = _runtime(request)
+        reason = body.reason if body else None
+        async with runtime.unit_of_work() as uow:
+            await reverse_claim(uow, deps, principal.tenant_id, claim_id, reason, principal.subject)
+            await uow.commit()
+        runtime.relay.wake()
+        async with runtime.sessionmaker() as session:
+            detail = await claim_detail(session, principal.tenant_id, claim_id)
+        return detail_out(detail)
+
+    @router.post(
+        "/{claim_id}/replace",
+        response_model=ClaimDetailOut,
+        summary="Replace a claim that left our hands (SUBMITTED, ACCEPTED, or STALE waiting for a "
+        "reversal): its next version is built from the current charges or stay, frequency 7 "
+        "(837I: type of bill digit 7) with REF*F8, scrubbed and submitted; the version sent "
+        "before stays in the history as REPLACED. Audit-logged with the caller and the reason.",
+        responses=_problems(
+            {
+                404: "CLAIM_NOT_FOUND",
+                409: "CLAIM_NOT_REPLACEABLE (wrong status; a REJECTED claim is rebuilt instead), "
+                "NOTHING_CHANGED (it would bill what was sent), NOTHING_TO_REPLACE (nothing "
+                "billable is left: reverse it), CYCLE_NOT_READY, UNKNOWN_PAYER",
+                422: "REASON_REQUIRED, REASON_TOO_LONG, REPLACEMENT_NOT_CLEAN (with the scrub "
+                "issues; nothing changed)",
+            }
+        ),
+    )
+    async def post_replace(
+        claim_id: str,
+        request: Request,
+        principal: Writer,
+        body: CorrectionIn | None = None,
+    ) -> ClaimDetailOut:
+        runtime = _runtime(request)
+        reason = body.reason if body else None
+        async with runtime.unit_of_work() as uow:
+            await replace_claim(uow, deps, principal.tenant_id, claim_id, reason, principal.subject)
             await uow.commit()
         runtime.relay.wake()
         async with runtime.sessionmaker() as session:

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from claims.domain.charges import ChargeOnFile, GroupContext
 from claims.domain.claims import ClaimTransmission
+from claims.domain.corrections import Acknowledgment, AcknowledgmentOutcome
 from claims.domain.projections import (
     Admission,
     ClaimMember,
@@ -28,17 +29,17 @@ from claims.domain.projections import (
 from claims.service_layer.dependencies import ClaimsDependencies
 from claims.service_layer.institutional_claims import apply_facility_upsert, apply_stay_update
 from claims.service_layer.professional_claims import (
-    Rejection,
     apply_member_upsert,
     apply_provider_upsert,
+    record_acknowledgment,
     record_charges,
-    record_rejection,
     record_transmission,
 )
 from common.messaging import EventHandler, EventHandlers, HandlerContext
 from contracts import address as contract_address
 from contracts.events import (
     CHARGES_RECORDED_V1,
+    EDI_CLAIM_ACCEPTED_V1,
     EDI_CLAIM_REJECTED_V1,
     EDI_CLAIM_TRANSMITTED_V1,
     FACILITY_UPSERTED_V1,
@@ -54,6 +55,7 @@ from contracts.events import (
     ChargeSourceKind,
     ChargesRecorded,
     CoverageSubscriber,
+    EdiClaimAccepted,
     EdiClaimRejected,
     EdiClaimTransmitted,
     FacilityUpserted,
@@ -238,16 +240,41 @@ async def on_claim_transmitted(ctx: HandlerContext) -> None:
     await record_transmission(ctx.uow, ctx.tenant_id, transmission)
 
 
-async def on_claim_rejected(ctx: HandlerContext) -> None:
-    data = _data(ctx, EdiClaimRejected)
-    rejection = Rejection(
+def _acknowledgment(
+    ctx: HandlerContext,
+    data: EdiClaimAccepted | EdiClaimRejected,
+    outcome: AcknowledgmentOutcome,
+) -> Acknowledgment:
+    return Acknowledgment(
         claim_id=data.claim_id,
         claim_version=data.claim_version,
+        outcome=outcome,
         stage=data.stage.value,
         codes=tuple(data.codes),
         message=data.message,
+        acknowledged_at=data.accepted_at
+        if isinstance(data, EdiClaimAccepted)
+        else data.rejected_at,
+        event_id=ctx.event.id,
+        party=None if data.party is None else data.party.value,
+        payer_claim_control_number=data.payer_claim_control_number,
+        clearinghouse_trace_number=data.clearinghouse_trace_number,
+        status_date=data.status_date,
+        acknowledgment_file_id=data.acknowledgment_file_id,
+        lines=tuple(line.model_dump(mode="json") for line in data.lines),
     )
-    await record_rejection(ctx.uow, ctx.tenant_id, rejection)
+
+
+async def on_claim_accepted(ctx: HandlerContext) -> None:
+    data = _data(ctx, EdiClaimAccepted)
+    ack = _acknowledgment(ctx, data, AcknowledgmentOutcome.ACCEPTED)
+    await record_acknowledgment(ctx.uow, ctx.tenant_id, ack)
+
+
+async def on_claim_rejected(ctx: HandlerContext) -> None:
+    data = _data(ctx, EdiClaimRejected)
+    ack = _acknowledgment(ctx, data, AcknowledgmentOutcome.REJECTED)
+    await record_acknowledgment(ctx.uow, ctx.tenant_id, ack)
 
 
 def _provider(data: ProviderUpserted) -> Provider:
@@ -317,6 +344,7 @@ def _stay(data: StayState) -> StayContext:
 
 SUBSCRIPTIONS: tuple[tuple[str, EventHandler], ...] = (
     (EDI_CLAIM_TRANSMITTED_V1, on_claim_transmitted),
+    (EDI_CLAIM_ACCEPTED_V1, on_claim_accepted),
     (EDI_CLAIM_REJECTED_V1, on_claim_rejected),
 )
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from claims.adapters.db.claims_repository import ClaimRepository
+from claims.adapters.db.corrections_repository import Override
 from claims.adapters.db.institutional_repository import InstitutionalRepository, StayBilling
 from claims.adapters.db.repository import ProjectionRepository
 from claims.domain.charges import ChargeOnFile
@@ -36,6 +37,17 @@ from claims.domain.claims import (
     error,
     patient_control_number,
     status_after_scrub,
+)
+from claims.domain.corrections import (
+    REPLACEMENT,
+    VOID,
+    OverrideAction,
+    ReplacementNotClean,
+    check_correctable,
+    check_rebuildable_afresh,
+    nothing_changed,
+    rebuilt_afresh,
+    renumbered,
 )
 from claims.domain.cycles import BilledRange, Cycle, DateRange, StayDays, plan_cycles
 from claims.domain.institutional import (
@@ -63,6 +75,13 @@ from claims.domain.reference import ReferenceTables
 from claims.domain.stay_changes import StayChange, describe_stay_change
 from claims.service_layer.dependencies import ClaimsDependencies
 from claims.service_layer.messages import cycle_claim_status_changed, cycle_claim_submitted
+from claims.service_layer.overrides import (
+    REPLACEMENT_REASON,
+    VOID_REASON,
+    audit,
+    clearinghouse_of,
+    reference_to_original,
+)
 from claims.service_layer.projections import record_facility, record_stay
 from common.db import UnitOfWork
 from common.errors import DomainError
@@ -1054,13 +1073,20 @@ def _check_period(facts: StayFacts, period: DateRange) -> None:
 
 async def rebuild_cycle_claim(
     uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, claim_id: str
-) -> CycleClaim:
+) -> list[str]:
     """An operator's rebuild: a new version when anything it prints or any finding
-    changed (409 when it left our hands, or when a day of its cycle is not READY)."""
+    changed (409 when it left our hands, or when a day of its cycle is not READY). A
+    REVERSED (or REJECTED) claim's cycle gets a fresh claim instead. Returns the claims
+    to show: this one, or the fresh ones."""
     repository = InstitutionalRepository(uow.session)
     claim = await repository.get_cycle_claim(tenant_id, claim_id)
     if claim is None:
         raise UnknownClaim(claim_id)
+    stale_from = await ClaimRepository(uow.session).status_before(
+        tenant_id, claim_id, ClaimStatus.STALE
+    )
+    if rebuilt_afresh(claim.status, stale_from):
+        return await _rebuild_afresh(uow, deps, tenant_id, claim, stale_from)
     if claim.holds_its_days:
         raise ClaimAlreadySubmitted(claim)
     outcome = await reconcile_stay(
@@ -1072,14 +1098,316 @@ async def rebuild_cycle_claim(
     )
     after = await repository.get_cycle_claim(tenant_id, claim_id)
     assert after is not None
+    _refuse_if_not_built(claim.stay_id, after.days, outcome)
+    return [claim_id]
+
+
+def _refuse_if_not_built(stay_id: str, days: DateRange, outcome: StayOutcome) -> None:
     for blocked in outcome.blocked:
-        if DateRange(blocked.first_day, blocked.last_day).overlaps(after.days):
+        if DateRange(blocked.first_day, blocked.last_day).overlaps(days):
             raise CycleNotReady(
-                claim.stay_id,
+                stay_id,
                 Cycle(blocked.first_day, blocked.last_day, None, False, None),
                 blocked.days,
             )
-    return after
+
+
+async def _rebuild_afresh(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    found: CycleClaim,
+    stale_from: ClaimStatus | None,
+) -> list[str]:
+    """After a void (or a rejection): the claim lets its days go and the stay's cycles
+    are built again as they are now, so the cycle gets a fresh original (a new claim id
+    and patient control number, frequency 1 or the cycle's 2/3/4), scrubbed as usual and
+    submitted at once when the tenant auto-submits."""
+    repository = InstitutionalRepository(uow.session)
+    await repository.lock_stay(tenant_id, found.stay_id)
+    claim = await repository.get_cycle_claim(tenant_id, found.claim_id, for_update=True)
+    assert claim is not None
+    check_rebuildable_afresh(
+        claim.claim_id,
+        claim.status,
+        claim.superseded_by,
+        stale_from if claim.status is ClaimStatus.STALE else None,
+    )
+    if not claim.released:
+        claim.released = True
+        await repository.hold_charges(tenant_id, claim.claim_id, [])
+        await repository.update_cycle_claim(tenant_id, claim)
+    outcome = await reconcile_stay(
+        uow, deps, tenant_id, claim.stay_id, Trigger(BuildReason.REQUESTED, requested=True)
+    )
+    fresh = [
+        c.claim_id
+        for c in await repository.stay_claims(tenant_id, claim.stay_id)
+        if c.live and c.claim_id != claim.claim_id and c.days.overlaps(claim.days)
+    ]
+    if not fresh:
+        _refuse_if_not_built(claim.stay_id, claim.days, outcome)
+        for cycle in outcome.open_cycles:
+            if cycle.days.overlaps(claim.days):
+                raise CycleNotClosed(claim.stay_id, cycle)
+        raise ClaimRuleViolation(
+            "NOTHING_TO_REBUILD",
+            "the claim's days are no longer days of the stay to bill",
+            claim_id=claim.claim_id,
+        )
+    claim.superseded_by = fresh[0]
+    await repository.update_cycle_claim(tenant_id, claim)
+    log.info("cycle_claim_rebuilt_afresh", claim_id=claim.claim_id, fresh_claims=fresh)
+    return fresh
+
+
+# --------------------------------------------------------------------------- corrections (#5)
+
+
+async def _cycle_claim_to_correct(
+    uow: UnitOfWork, tenant_id: str, claim_id: str, action: OverrideAction
+) -> CycleClaim:
+    """The claim under its stay's lock, checked: it left our hands and may sit on the
+    payer's books (409 otherwise)."""
+    repository = InstitutionalRepository(uow.session)
+    found = await repository.get_cycle_claim(tenant_id, claim_id)
+    if found is None:
+        raise UnknownClaim(claim_id)
+    await repository.lock_stay(tenant_id, found.stay_id)
+    claim = await repository.get_cycle_claim(tenant_id, claim_id, for_update=True)
+    assert claim is not None
+    stale_from = await ClaimRepository(uow.session).status_before(
+        tenant_id, claim_id, ClaimStatus.STALE
+    )
+    check_correctable(
+        claim_id,
+        action,
+        claim.status,
+        reversal_needed=claim.reversal_needed,
+        stale_from=stale_from if claim.status is ClaimStatus.STALE else None,
+    )
+    return claim
+
+
+async def reverse_cycle_claim(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    claim_id: str,
+    reason: str,
+    actor: str,
+) -> CycleClaim:
+    """Void the cycle claim at the payer: its next version repeats the last one sent with
+    the type of bill's frequency digit 8 and the original's reference; the claim is
+    REVERSED, and its days and day charges are free for a fresh claim (a rebuild)."""
+    claim = await _cycle_claim_to_correct(uow, tenant_id, claim_id, OverrideAction.REVERSE)
+    repository = InstitutionalRepository(uow.session)
+    sent = await repository.version_content(tenant_id, claim_id, claim.version)
+    if sent is None:
+        raise UnknownClaim(claim_id)
+    tenant = deps.tenant_config(tenant_id)
+    reference = await reference_to_original(
+        uow, tenant_id, claim_id, claim.patient_control_number, claim.version
+    )
+    previous, from_version = claim.status, claim.version
+    check_transition(claim_id, previous, ClaimStatus.REVERSED)
+    claim.version, claim.status = from_version + 1, ClaimStatus.REVERSED
+    claim.frequency_code, claim.reversal_needed, claim.released = VOID, False, True
+    void = replace(sent, lines=renumbered(sent.lines, claim.patient_control_number, claim.version))
+    await repository.add_version(
+        tenant_id,
+        claim_id,
+        claim.version,
+        content=void,
+        issues=(),
+        scrubbed_status=ClaimStatus.READY,
+        reason=VOID_REASON,
+        fingerprint=content_fingerprint(void),
+        printed_fingerprint=billing_fingerprint(void),
+        frequency_code=VOID,
+        original_reference=reference,
+    )
+    uow.publish(
+        type=CLAIM_SUBMITTED_V1,
+        tenant_id=tenant_id,
+        data=cycle_claim_submitted(
+            claim,
+            void,
+            clearinghouse_of(tenant, claim_id, claim.payer_id),
+            frequency_code=VOID,
+            original_reference=reference,
+        ),
+        subject=claim_id,
+    )
+    await repository.update_cycle_claim(tenant_id, claim)
+    await repository.hold_charges(tenant_id, claim_id, [])
+    await ClaimRepository(uow.session).add_status_change(
+        tenant_id,
+        claim_id,
+        claim.version,
+        previous,
+        ClaimStatus.REVERSED,
+        reason_codes=[VOID_REASON],
+        reason=reason,
+        actor=actor,
+    )
+    _publish_status(
+        uow,
+        tenant_id,
+        claim,
+        previous,
+        void.charge_ids,
+        [VOID_REASON],
+        "voided (frequency 8); its days are free for a fresh claim",
+    )
+    await audit(
+        uow,
+        tenant_id,
+        Override(
+            claim_id=claim_id,
+            action=OverrideAction.REVERSE,
+            actor=actor,
+            reason=reason,
+            from_status=previous,
+            to_status=ClaimStatus.REVERSED,
+            from_version=from_version,
+            to_version=claim.version,
+            details={"frequency_code": VOID, "original_reference": reference},
+        ),
+    )
+    return claim
+
+
+async def replace_cycle_claim(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    claim_id: str,
+    reason: str,
+    actor: str,
+) -> CycleClaim:
+    """Replace the cycle claim at the payer: its next version is built from the stay and
+    day charges as they are now (type of bill frequency digit 7, the original's
+    reference), scrubbed (422 with the issues when it has errors, nothing changed) and
+    submitted; the version sent before stays as REPLACED in the history."""
+    claim = await _cycle_claim_to_correct(uow, tenant_id, claim_id, OverrideAction.REPLACE)
+    repository = InstitutionalRepository(uow.session)
+    facts = await _read(uow, deps, tenant_id, claim.stay_id)
+    assert facts is not None
+    held = [c for c in facts.claims if c.live and c.holds_its_days]
+    cycle = next((c for c in _cut(facts, held) if c.billed_by == claim_id), None)
+    if cycle is None:
+        raise ClaimRuleViolation(
+            "NOTHING_TO_REPLACE",
+            "the claim's days are no longer days of the stay: reverse it instead",
+            claim_id=claim_id,
+        )
+    blocked = blocked_days(cycle.days.days(), facts.charges_for(cycle))
+    if blocked:
+        raise CycleNotReady(claim.stay_id, cycle, blocked)
+    reference = await reference_to_original(
+        uow, tenant_id, claim_id, claim.patient_control_number, claim.version
+    )
+    version = claim.version + 1
+    composed = _compose(
+        deps,
+        facts,
+        cycle,
+        claim_id=claim_id,
+        patient_control_number=claim.patient_control_number,
+        version=version,
+        edits=claim.edits,
+    )
+    if any(issue.blocks for issue in composed.issues):
+        raise ReplacementNotClean(claim_id, composed.issues)
+    printed = await repository.version_printed_fingerprint(tenant_id, claim_id, claim.version)
+    if printed == composed.printed:
+        raise nothing_changed(claim_id, claim.version)
+
+    claims = ClaimRepository(uow.session)
+    content = composed.content
+    previous, from_version = claim.status, claim.version
+    check_transition(claim_id, previous, ClaimStatus.REPLACED)
+    check_transition(claim_id, ClaimStatus.REPLACED, ClaimStatus.SUBMITTED)
+    await claims.add_status_change(
+        tenant_id,
+        claim_id,
+        from_version,
+        previous,
+        ClaimStatus.REPLACED,
+        reason_codes=[REPLACEMENT_REASON],
+        reason=reason,
+        actor=actor,
+    )
+    claim.version, claim.status = version, ClaimStatus.SUBMITTED
+    claim.cycle_first_day, claim.cycle_last_day = cycle.first_day, cycle.last_day
+    claim.statement_from, claim.statement_through = (
+        content.statement_from,
+        content.statement_through,
+    )
+    claim.payer_id = composed.inputs.payer_id or claim.payer_id
+    claim.frequency_code, claim.reversal_needed, claim.stale_reason = REPLACEMENT, False, None
+    await repository.add_version(
+        tenant_id,
+        claim_id,
+        version,
+        content=content,
+        issues=composed.issues,
+        scrubbed_status=ClaimStatus.READY,
+        reason=REPLACEMENT_REASON,
+        fingerprint=composed.fingerprint,
+        printed_fingerprint=composed.printed,
+        frequency_code=REPLACEMENT,
+        original_reference=reference,
+    )
+    uow.publish(
+        type=CLAIM_SUBMITTED_V1,
+        tenant_id=tenant_id,
+        data=cycle_claim_submitted(
+            claim,
+            content,
+            clearinghouse_of(facts.tenant, claim_id, claim.payer_id),
+            frequency_code=REPLACEMENT,
+            original_reference=reference,
+        ),
+        subject=claim_id,
+    )
+    await repository.update_cycle_claim(
+        tenant_id, claim, total_charge=content.total_charge, line_count=len(content.lines)
+    )
+    await repository.hold_charges(tenant_id, claim_id, content.charge_ids)
+    await claims.add_status_change(
+        tenant_id,
+        claim_id,
+        version,
+        ClaimStatus.REPLACED,
+        ClaimStatus.SUBMITTED,
+        reason_codes=[REPLACEMENT_REASON],
+        actor=actor,
+    )
+    _publish_status(uow, tenant_id, claim, previous, content.charge_ids, [REPLACEMENT_REASON])
+    await audit(
+        uow,
+        tenant_id,
+        Override(
+            claim_id=claim_id,
+            action=OverrideAction.REPLACE,
+            actor=actor,
+            reason=reason,
+            from_status=previous,
+            to_status=ClaimStatus.SUBMITTED,
+            from_version=from_version,
+            to_version=version,
+            details={"frequency_code": REPLACEMENT, "original_reference": reference},
+        ),
+    )
+    log.info(
+        "cycle_claim_replaced",
+        claim_id=claim_id,
+        claim_version=version,
+        lines=len(content.lines),
+    )
+    return claim
 
 
 async def edit_institutional_context(

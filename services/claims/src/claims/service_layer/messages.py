@@ -51,7 +51,7 @@ def _line(line: ClaimLine) -> contract.ProfessionalLine:
         modifiers=list(line.modifiers),
         amount=line.amount,
         units=line.units,
-        unit_basis=line.unit_basis,  # type: ignore[arg-type]
+        unit_basis=line.unit_basis,
         date_of_service=line.date_of_service,
         place_of_service=line.place_of_service,
         diagnosis_pointers=list(line.diagnosis_pointers),
@@ -70,10 +70,17 @@ def _line(line: ClaimLine) -> contract.ProfessionalLine:
 
 
 def claim_submitted(
-    claim: ProfessionalClaim, content: ProfessionalClaimContent, clearinghouse_id: str
+    claim: ProfessionalClaim,
+    content: ProfessionalClaimContent,
+    clearinghouse_id: str,
+    *,
+    frequency_code: str | None = None,
+    original_reference: str | None = None,
 ) -> ClaimSubmitted:
-    """The claim version as the gateway renders it. Raises ``pydantic.ValidationError``
-    when the content cannot make a valid claim message (the build checks this first)."""
+    """The claim version as the gateway renders it: an original (CLM05-3 1) unless
+    ``frequency_code`` says 7 (replacement) or 8 (void) with the original's reference
+    (REF*F8). Raises ``pydantic.ValidationError`` when the content cannot make a valid
+    claim message (the build checks this first)."""
     billing = content.billing_provider
     if content.payer is None or content.subscriber is None:
         raise ValueError("a claim without a payer or a subscriber cannot be submitted")
@@ -88,7 +95,8 @@ def claim_submitted(
         transaction_type=contract.TransactionType.PROFESSIONAL,
         clearinghouse_id=clearinghouse_id,
         patient_control_number=claim.patient_control_number,
-        frequency_code=contract.FrequencyCode.ORIGINAL,
+        frequency_code=contract.FrequencyCode(frequency_code or contract.FrequencyCode.ORIGINAL),
+        original_reference=original_reference,
         billing_provider=contract.BillingProviderParty(
             name=billing.name,
             npi=billing.npi,
@@ -103,8 +111,8 @@ def claim_submitted(
             payer_id=payer.payer_id,
             name=payer.name,
             edi_payer_id=payer.edi_payer_id,
-            payer_id_qualifier=payer.payer_id_qualifier,  # type: ignore[arg-type]
-            claim_filing_indicator=payer.claim_filing_indicator,  # type: ignore[arg-type]
+            payer_id_qualifier=payer.payer_id_qualifier,
+            claim_filing_indicator=payer.claim_filing_indicator,
         ),
         subscriber=contract.SubscriberParty.model_validate(
             {
@@ -161,7 +169,7 @@ def _institutional_line(line: InstitutionalLine) -> contract.InstitutionalLine:
         procedure_code=line.procedure_code,
         modifiers=list(line.modifiers),
         amount=line.amount,
-        unit_basis=line.unit_basis,  # type: ignore[arg-type]
+        unit_basis=line.unit_basis,
         units=line.units,
         service_from=line.service_from,
         service_to=line.service_to,
@@ -206,9 +214,16 @@ def institutional_detail(content: InstitutionalClaimContent) -> contract.Institu
 
 
 def cycle_claim_submitted(
-    claim: CycleClaim, content: InstitutionalClaimContent, clearinghouse_id: str
+    claim: CycleClaim,
+    content: InstitutionalClaimContent,
+    clearinghouse_id: str,
+    *,
+    frequency_code: str | None = None,
+    original_reference: str | None = None,
 ) -> ClaimSubmitted:
-    """The cycle claim version as the gateway renders it (837I). The billing provider is
+    """The cycle claim version as the gateway renders it (837I): the type of bill's
+    frequency digit is the cycle's (1, 2, 3, 4) unless ``frequency_code`` says 7
+    (replacement) or 8 (void), with the original's reference (REF*F8). The billing provider is
     the tenant's; the stay's facility is kept on the claim as its service facility, which
     the message has no place for yet (a contract gap)."""
     if content.payer is None or content.subscriber is None:
@@ -223,7 +238,8 @@ def cycle_claim_submitted(
         transaction_type=contract.TransactionType.INSTITUTIONAL,
         clearinghouse_id=clearinghouse_id,
         patient_control_number=claim.patient_control_number,
-        frequency_code=contract.FrequencyCode(content.frequency_code.value),
+        frequency_code=contract.FrequencyCode(frequency_code or content.frequency_code.value),
+        original_reference=original_reference,
         billing_provider=contract.BillingProviderParty(
             name=billing.name,
             npi=billing.npi,
@@ -238,8 +254,8 @@ def cycle_claim_submitted(
             payer_id=payer.payer_id,
             name=payer.name,
             edi_payer_id=payer.edi_payer_id,
-            payer_id_qualifier=payer.payer_id_qualifier,  # type: ignore[arg-type]
-            claim_filing_indicator=payer.claim_filing_indicator,  # type: ignore[arg-type]
+            payer_id_qualifier=payer.payer_id_qualifier,
+            claim_filing_indicator=payer.claim_filing_indicator,
         ),
         subscriber=contract.SubscriberParty.model_validate(
             {

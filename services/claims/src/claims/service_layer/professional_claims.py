@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from pydantic import ValidationError
 
 from claims.adapters.db.claims_repository import INSTITUTIONAL, ClaimRepository
+from claims.adapters.db.corrections_repository import CorrectionsRepository, Override
 from claims.adapters.db.institutional_repository import InstitutionalRepository
 from claims.adapters.db.repository import ProjectionRepository
 from claims.domain.building import (
@@ -42,6 +43,21 @@ from claims.domain.claims import (
     patient_control_number,
     status_after_scrub,
 )
+from claims.domain.corrections import (
+    REPLACEMENT,
+    VOID,
+    Acknowledgment,
+    AcknowledgmentEffect,
+    OverrideAction,
+    ReplacementNotClean,
+    acknowledgment_decision,
+    bills_alike,
+    check_correctable,
+    check_rebuildable_afresh,
+    nothing_changed,
+    rebuilt_afresh,
+    renumbered,
+)
 from claims.domain.projections import (
     ClaimMember,
     ProjectionOutcome,
@@ -53,6 +69,13 @@ from claims.domain.scrubbing import scrub_professional_claim
 from claims.service_layer import institutional_claims as institutional
 from claims.service_layer.dependencies import ClaimsDependencies
 from claims.service_layer.messages import claim_status_changed, claim_submitted
+from claims.service_layer.overrides import (
+    REPLACEMENT_REASON,
+    VOID_REASON,
+    audit,
+    clearinghouse_of,
+    reference_to_original,
+)
 from claims.service_layer.projections import record_member, record_provider
 from common.db import UnitOfWork
 from common.errors import NotYetKnown
@@ -184,7 +207,12 @@ async def _assign(
 
 
 def _contract_issues(
-    claim: ProfessionalClaim, version: int, content: ProfessionalClaimContent
+    claim: ProfessionalClaim,
+    version: int,
+    content: ProfessionalClaimContent,
+    *,
+    frequency_code: str | None = None,
+    original_reference: str | None = None,
 ) -> list[ScrubIssue]:
     """Whatever the scrub let through must still make a valid claim message: checked by
     building it, so a READY claim can always be submitted."""
@@ -192,7 +220,13 @@ def _contract_issues(
         claim.claim_id, claim.patient_control_number, claim.key, claim.status, version
     )
     try:
-        claim_submitted(trial, content, content.clearinghouse_id or "unknown")
+        claim_submitted(
+            trial,
+            content,
+            content.clearinghouse_id or "unknown",
+            frequency_code=frequency_code,
+            original_reference=original_reference,
+        )
     except ValidationError as exc:
         where = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
         return [
@@ -535,18 +569,22 @@ async def build_member_claims(
 
 async def rebuild_requested(
     uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, claim_id: str
-) -> None:
+) -> list[str]:
     """An operator's rebuild of one claim: a cycle claim is rebuilt with its stay; a
-    professional one from its charges (409 once it left our hands, #5)."""
+    professional one from its charges (409 once it left our hands). A REVERSED claim (or
+    a REJECTED one) is not rebuilt in place: a fresh original is built from its charges
+    as they are now. Returns the claims to show: this one, or the fresh ones."""
     if await InstitutionalRepository(uow.session).transaction_type(tenant_id, claim_id) == (
         INSTITUTIONAL
     ):
-        await institutional.rebuild_cycle_claim(uow, deps, tenant_id, claim_id)
-        return
+        return await institutional.rebuild_cycle_claim(uow, deps, tenant_id, claim_id)
     repository = ClaimRepository(uow.session)
     claim = await repository.get_claim(tenant_id, claim_id)
     if claim is None:
         raise UnknownClaim(claim_id)
+    stale_from = await repository.status_before(tenant_id, claim_id, ClaimStatus.STALE)
+    if rebuilt_afresh(claim.status, stale_from):
+        return await _rebuild_afresh(uow, deps, tenant_id, claim)
     if not claim.status.open_for_change:
         raise ClaimRuleViolation(
             "CLAIM_SUBMITTED",
@@ -557,6 +595,7 @@ async def rebuild_requested(
     await repository.lock_member(tenant_id, claim.key.member_id)
     tenant = deps.tenant_config(tenant_id)
     await rebuild_claim(uow, deps, tenant, tenant_id, claim_id, BuildReason.REQUESTED)
+    return [claim_id]
 
 
 # --------------------------------------------------------------------------- EDI outcomes
@@ -584,75 +623,351 @@ async def record_transmission(
     )
 
 
-@dataclass(frozen=True)
-class Rejection:
-    claim_id: str
-    claim_version: int
-    stage: str
-    codes: tuple[str, ...]
-    message: str
-
-
-async def record_rejection(uow: UnitOfWork, tenant_id: str, rejection: Rejection) -> None:
-    """The gateway (or an acknowledgment) refused the claim version that was submitted:
-    REJECTED, with the stage, codes and message. One for an older version, or a claim
-    already past it, changes nothing."""
+async def record_acknowledgment(
+    uow: UnitOfWork, tenant_id: str, ack: Acknowledgment
+) -> AcknowledgmentEffect:
+    """An acknowledgment of a claim version (TA1, 999, 277CA, or the gateway's own X12
+    validator): kept in the claim's history whatever it does; for the claim's current
+    version it moves SUBMITTED to ACCEPTED or REJECTED and ACCEPTED to REJECTED, with its
+    codes and text (a rejection wins; repeats and older versions change nothing)."""
     repository = ClaimRepository(uow.session)
-    claim = await repository.get_claim(tenant_id, rejection.claim_id, for_update=True)
+    corrections = CorrectionsRepository(uow.session)
+    claim = await repository.get_claim(tenant_id, ack.claim_id, for_update=True)
     if claim is None:
-        raise ClaimNotYetKnown(rejection.claim_id)
-    applies = claim.version == rejection.claim_version and claim.status in (
-        ClaimStatus.SUBMITTED,
-        ClaimStatus.ACCEPTED,
+        raise ClaimNotYetKnown(ack.claim_id)
+    if await corrections.acknowledgment_seen(tenant_id, ack.event_id):
+        return AcknowledgmentEffect.UNCHANGED
+    decision = acknowledgment_decision(claim.status, claim.version, ack.claim_version, ack.outcome)
+    await corrections.add_acknowledgment(tenant_id, ack, decision.effect)
+    log.info(
+        "claim_acknowledgment_recorded",
+        claim_id=claim.claim_id,
+        claim_version=claim.version,
+        acknowledged_version=ack.claim_version,
+        outcome=ack.outcome.value,
+        stage=ack.stage,
+        effect=decision.effect.value,
+        status=claim.status.value,
     )
-    if not applies:
-        log.info(
-            "claim_rejection_not_applied",
-            claim_id=claim.claim_id,
-            claim_version=claim.version,
-            rejected_version=rejection.claim_version,
-            status=claim.status.value,
-        )
-        return
+    if decision.status is None:
+        return decision.effect
     previous = claim.status
-    check_transition(claim.claim_id, previous, ClaimStatus.REJECTED)
-    claim.status = ClaimStatus.REJECTED
+    check_transition(claim.claim_id, previous, decision.status)
+    claim.status = decision.status
     await repository.update_claim(tenant_id, claim)
     await repository.add_status_change(
         tenant_id,
         claim.claim_id,
         claim.version,
         previous,
-        ClaimStatus.REJECTED,
-        reason_codes=list(rejection.codes),
-        reason=rejection.message,
-        stage=rejection.stage,
+        claim.status,
+        reason_codes=list(ack.codes),
+        reason=ack.message,
+        stage=ack.stage,
     )
-    reason = f"{rejection.stage}: {rejection.message}"
+    reason = f"{ack.stage}: {ack.message}" if ack.message else ack.stage
     cycle_claim = await InstitutionalRepository(uow.session).get_cycle_claim(
         tenant_id, claim.claim_id
     )
     if cycle_claim is not None:
         await institutional.announce_status(
-            uow, tenant_id, cycle_claim, previous, list(rejection.codes), reason
+            uow, tenant_id, cycle_claim, previous, list(ack.codes), reason
         )
     else:
         lines = await repository.version_lines(tenant_id, claim.claim_id, claim.version)
         _publish_status(
-            uow,
-            tenant_id,
-            claim,
-            previous,
-            lines,
-            reason_codes=list(rejection.codes),
-            reason=reason,
+            uow, tenant_id, claim, previous, lines, reason_codes=list(ack.codes), reason=reason
         )
-    log.info(
-        "claim_rejected",
-        claim_id=claim.claim_id,
-        claim_version=claim.version,
-        stage=rejection.stage,
+    return decision.effect
+
+
+# --------------------------------------------------------------------------- corrections (#5)
+
+
+async def _claim_to_correct(
+    uow: UnitOfWork, tenant_id: str, claim_id: str, action: OverrideAction
+) -> tuple[ClaimRepository, ProfessionalClaim]:
+    """The claim under its member's lock, checked: it left our hands and may sit on the
+    payer's books (409 otherwise)."""
+    repository = ClaimRepository(uow.session)
+    found = await repository.get_claim(tenant_id, claim_id)
+    if found is None:
+        raise UnknownClaim(claim_id)
+    await repository.lock_member(tenant_id, found.key.member_id)
+    claim = await repository.get_claim(tenant_id, claim_id, for_update=True)
+    assert claim is not None
+    reversal_needed, _ = await repository.header_marks(tenant_id, claim_id)
+    stale_from = await repository.status_before(tenant_id, claim_id, ClaimStatus.STALE)
+    check_correctable(
+        claim_id,
+        action,
+        claim.status,
+        reversal_needed=reversal_needed,
+        stale_from=stale_from if claim.status is ClaimStatus.STALE else None,
     )
+    return repository, claim
+
+
+async def reverse_professional_claim(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    claim_id: str,
+    reason: str,
+    actor: str,
+) -> ProfessionalClaim:
+    """Void the claim at the payer: its next version repeats the last one sent, with
+    frequency 8 and the original's reference; the claim is REVERSED and its charges are
+    free for a fresh claim (a rebuild)."""
+    repository, claim = await _claim_to_correct(uow, tenant_id, claim_id, OverrideAction.REVERSE)
+    sent = await repository.version_content(tenant_id, claim_id, claim.version)
+    if sent is None:
+        raise UnknownClaim(claim_id)
+    tenant = deps.tenant_config(tenant_id)
+    reference = await reference_to_original(
+        uow, tenant_id, claim_id, claim.patient_control_number, claim.version
+    )
+    previous, from_version = claim.status, claim.version
+    check_transition(claim_id, previous, ClaimStatus.REVERSED)
+    claim.version, claim.status = from_version + 1, ClaimStatus.REVERSED
+    void = replace(sent, lines=renumbered(sent.lines, claim.patient_control_number, claim.version))
+    await repository.add_version(
+        tenant_id,
+        claim_id,
+        claim.version,
+        content=void,
+        issues=[],
+        scrubbed_status=ClaimStatus.READY,
+        reason=VOID_REASON,
+        fingerprint=build_fingerprint(void, []),
+        frequency_code=VOID,
+        original_reference=reference,
+    )
+    clearinghouse_id = clearinghouse_of(tenant, claim_id, claim.key.payer_id)
+    uow.publish(
+        type=CLAIM_SUBMITTED_V1,
+        tenant_id=tenant_id,
+        data=claim_submitted(
+            claim, void, clearinghouse_id, frequency_code=VOID, original_reference=reference
+        ),
+        subject=claim_id,
+    )
+    await repository.update_claim(
+        tenant_id, claim, reversal_needed=False, frequency_code=VOID, released=True
+    )
+    await repository.release_charges(tenant_id, claim_id)
+    await repository.add_status_change(
+        tenant_id,
+        claim_id,
+        claim.version,
+        previous,
+        ClaimStatus.REVERSED,
+        reason_codes=[VOID_REASON],
+        reason=reason,
+        actor=actor,
+    )
+    _publish_status(
+        uow,
+        tenant_id,
+        claim,
+        previous,
+        void.lines,
+        reason_codes=[VOID_REASON],
+        reason="voided (frequency 8); its charges are free for a fresh claim",
+    )
+    await audit(
+        uow,
+        tenant_id,
+        Override(
+            claim_id=claim_id,
+            action=OverrideAction.REVERSE,
+            actor=actor,
+            reason=reason,
+            from_status=previous,
+            to_status=ClaimStatus.REVERSED,
+            from_version=from_version,
+            to_version=claim.version,
+            details={"frequency_code": VOID, "original_reference": reference},
+        ),
+    )
+    return claim
+
+
+async def replace_professional_claim(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    claim_id: str,
+    reason: str,
+    actor: str,
+) -> ProfessionalClaim:
+    """Replace the claim at the payer: its next version is built from its charges as they
+    are now (frequency 7, the original's reference), scrubbed (422 with the issues when it
+    has errors, nothing changed) and submitted; the version sent before stays as REPLACED
+    in the history. A charge no longer billable here leaves the claim."""
+    repository, claim = await _claim_to_correct(uow, tenant_id, claim_id, OverrideAction.REPLACE)
+    tenant = deps.tenant_config(tenant_id)
+    npi = tenant.billing_provider.npi
+    held = await repository.charges_on_claim(tenant_id, claim_id)
+    kept = [
+        c
+        for c in held
+        if c.billable and c.payer_id is not None and claim_key_for(c, npi) == claim.key
+    ]
+    if not kept:
+        raise ClaimRuleViolation(
+            "NOTHING_TO_REPLACE",
+            "no charge on the claim is billable any more: reverse it instead",
+            claim_id=claim_id,
+        )
+    reference = await reference_to_original(
+        uow, tenant_id, claim_id, claim.patient_control_number, claim.version
+    )
+    version = claim.version + 1
+    inputs = await _inputs(uow, tenant, tenant_id, claim, kept, version)
+    content = build_professional_claim(inputs)
+    issues = list(scrub_professional_claim(inputs, content, deps.diagnoses))
+    if not any(issue.blocks for issue in issues):
+        issues += _contract_issues(
+            claim, version, content, frequency_code=REPLACEMENT, original_reference=reference
+        )
+    if any(issue.blocks for issue in issues):
+        raise ReplacementNotClean(claim_id, issues)
+    sent = await repository.version_content(tenant_id, claim_id, claim.version)
+    if sent is not None and bills_alike(sent, content):
+        raise nothing_changed(claim_id, claim.version)
+
+    previous, from_version = claim.status, claim.version
+    check_transition(claim_id, previous, ClaimStatus.REPLACED)
+    check_transition(claim_id, ClaimStatus.REPLACED, ClaimStatus.SUBMITTED)
+    await repository.add_status_change(
+        tenant_id,
+        claim_id,
+        from_version,
+        previous,
+        ClaimStatus.REPLACED,
+        reason_codes=[REPLACEMENT_REASON],
+        reason=reason,
+        actor=actor,
+    )
+    claim.version, claim.status = version, ClaimStatus.SUBMITTED
+    await repository.add_version(
+        tenant_id,
+        claim_id,
+        version,
+        content=content,
+        issues=issues,
+        scrubbed_status=ClaimStatus.READY,
+        reason=REPLACEMENT_REASON,
+        fingerprint=build_fingerprint(content, issues),
+        frequency_code=REPLACEMENT,
+        original_reference=reference,
+    )
+    kept_ids = {c.charge_id for c in kept}
+    leaving = [c for c in held if c.charge_id not in kept_ids]
+    await repository.unassign(tenant_id, [c.charge_id for c in leaving])
+    clearinghouse_id = clearinghouse_of(tenant, claim_id, claim.key.payer_id)
+    uow.publish(
+        type=CLAIM_SUBMITTED_V1,
+        tenant_id=tenant_id,
+        data=claim_submitted(
+            claim,
+            content,
+            clearinghouse_id,
+            frequency_code=REPLACEMENT,
+            original_reference=reference,
+        ),
+        subject=claim_id,
+    )
+    await repository.update_claim(
+        tenant_id,
+        claim,
+        total_charge=content.total_charge,
+        line_count=len(content.lines),
+        reversal_needed=False,
+        clear_stale_reason=True,
+        frequency_code=REPLACEMENT,
+    )
+    await repository.add_status_change(
+        tenant_id,
+        claim_id,
+        version,
+        ClaimStatus.REPLACED,
+        ClaimStatus.SUBMITTED,
+        reason_codes=[REPLACEMENT_REASON],
+        actor=actor,
+    )
+    _publish_status(
+        uow, tenant_id, claim, previous, content.lines, reason_codes=[REPLACEMENT_REASON]
+    )
+    await audit(
+        uow,
+        tenant_id,
+        Override(
+            claim_id=claim_id,
+            action=OverrideAction.REPLACE,
+            actor=actor,
+            reason=reason,
+            from_status=previous,
+            to_status=ClaimStatus.SUBMITTED,
+            from_version=from_version,
+            to_version=version,
+            details={
+                "frequency_code": REPLACEMENT,
+                "original_reference": reference,
+                "charges_left": sorted(c.charge_id for c in leaving),
+            },
+        ),
+    )
+    # A charge that left and is billable elsewhere (a new payer) joins its claim now.
+    joining = [c for c in leaving if c.joins_professional_claims]
+    for joined, why in (await _assign(repository, tenant_id, npi, joining)).items():
+        await rebuild_claim(uow, deps, tenant, tenant_id, joined, why)
+    log.info("claim_replaced", claim_id=claim_id, claim_version=version, lines=len(content.lines))
+    return claim
+
+
+async def _rebuild_afresh(
+    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, found: ProfessionalClaim
+) -> list[str]:
+    """After a void (or a rejection): the charges the claim billed, as they are now, go on
+    a fresh original (a new claim id and patient control number, frequency 1), built and
+    scrubbed as usual (submitted at once when the tenant auto-submits)."""
+    repository = ClaimRepository(uow.session)
+    await repository.lock_member(tenant_id, found.key.member_id)
+    claim = await repository.get_claim(tenant_id, found.claim_id, for_update=True)
+    assert claim is not None
+    _, superseded_by = await repository.header_marks(tenant_id, claim.claim_id)
+    stale_from = await repository.status_before(tenant_id, claim.claim_id, ClaimStatus.STALE)
+    check_rebuildable_afresh(
+        claim.claim_id,
+        claim.status,
+        superseded_by,
+        stale_from if claim.status is ClaimStatus.STALE else None,
+    )
+    lines = await repository.version_lines(tenant_id, claim.claim_id, claim.version)
+    charge_ids = sorted({line.charge_id for line in lines})
+    await repository.release_charges(tenant_id, claim.claim_id)
+    tenant = deps.tenant_config(tenant_id)
+    held = await repository.holders(tenant_id, charge_ids)
+    free = [
+        c
+        for c in await repository.charges_by_id(tenant_id, charge_ids)
+        if c.charge_id not in held and c.billable and c.payer_id and not c.bills_a_stay
+    ]
+    touched = await _assign(repository, tenant_id, tenant.billing_provider.npi, free)
+    for claim_id in sorted(touched):
+        await rebuild_claim(uow, deps, tenant, tenant_id, claim_id, touched[claim_id])
+    fresh = sorted(set((await repository.holders(tenant_id, charge_ids)).values()))
+    if not fresh:
+        raise ClaimRuleViolation(
+            "NOTHING_TO_REBUILD",
+            "none of the charges the claim billed is billable now",
+            claim_id=claim.claim_id,
+        )
+    await repository.update_claim(tenant_id, claim, released=True, superseded_by=fresh[0])
+    log.info("claim_rebuilt_afresh", claim_id=claim.claim_id, fresh_claims=fresh)
+    return fresh
 
 
 # --------------------------------------------------------------------------- EHR records

@@ -15,6 +15,11 @@ from claims.adapters.db.claims_repository import (
     StatusChangeRow,
     VersionRow,
 )
+from claims.adapters.db.corrections_repository import (
+    AcknowledgmentRow,
+    CorrectionsRepository,
+    OverrideRow,
+)
 from claims.adapters.db.institutional_repository import InstitutionalRepository
 from claims.domain.claims import (
     ClaimLine,
@@ -50,6 +55,8 @@ class ClaimDetail:
     transmissions: list[ClaimTransmission]
     institutional: InstitutionalClaimContent | None = None
     edits: InstitutionalEdits = NO_EDITS
+    acknowledgments: list[AcknowledgmentRow] = field(default_factory=list)
+    overrides: list[OverrideRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,7 @@ async def claim_detail(session: AsyncSession, tenant_id: str, claim_id: str) -> 
         content = await repository.version_content(tenant_id, claim_id, version)
     issues = await repository.version_issues(tenant_id, claim_id, version) if version else []
     transmissions = await repository.transmissions(tenant_id, [claim_id])
+    corrections = CorrectionsRepository(session)
     return ClaimDetail(
         summary=summary,
         content=content,
@@ -141,6 +149,8 @@ async def claim_detail(session: AsyncSession, tenant_id: str, claim_id: str) -> 
         transmissions=transmissions.get(claim_id, []),
         institutional=institutional,
         edits=edits,
+        acknowledgments=await corrections.acknowledgments(tenant_id, claim_id),
+        overrides=await corrections.overrides(tenant_id, claim_id),
     )
 
 

@@ -269,6 +269,7 @@ class ClaimSummaryRow:
     stay_id: str | None
     frequency_code: str | None
     reversal_needed: bool
+    superseded_by: str | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,6 +279,8 @@ class VersionRow:
     reason: str
     total_charge: Decimal
     built_at: datetime
+    frequency_code: str | None = None
+    original_reference: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -601,6 +604,74 @@ class ClaimRepository:
                 )
             )
 
+    async def release_charges(self, tenant_id: str, claim_id: str) -> list[str]:
+        """The claim holds nothing any more (a void, or a rejection rebuilt afresh): its
+        charges are free to join another claim. Returns them."""
+        rows = await self._session.execute(
+            delete(CLAIM_CHARGE)
+            .where(CLAIM_CHARGE.c.tenant_id == tenant_id, CLAIM_CHARGE.c.claim_id == claim_id)
+            .returning(CLAIM_CHARGE.c.charge_id)
+        )
+        return sorted(rows.scalars())
+
+    async def charges_by_id(self, tenant_id: str, charge_ids: Sequence[str]) -> list[ChargeOnFile]:
+        if not charge_ids:
+            return []
+        rows = (
+            (
+                await self._session.execute(
+                    select(CHARGE)
+                    .where(
+                        CHARGE.c.tenant_id == tenant_id, CHARGE.c.charge_id.in_(list(charge_ids))
+                    )
+                    .order_by(CHARGE.c.charge_id)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        return [_charge(row) for row in rows]
+
+    async def holders(self, tenant_id: str, charge_ids: Sequence[str]) -> dict[str, str]:
+        """charge id -> the claim holding it now, for those held."""
+        if not charge_ids:
+            return {}
+        rows = await self._session.execute(
+            select(CLAIM_CHARGE.c.charge_id, CLAIM_CHARGE.c.claim_id).where(
+                CLAIM_CHARGE.c.tenant_id == tenant_id,
+                CLAIM_CHARGE.c.charge_id.in_(list(charge_ids)),
+            )
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def status_before(
+        self, tenant_id: str, claim_id: str, status: ClaimStatus
+    ) -> ClaimStatus | None:
+        """The status the claim had when it last moved into ``status``."""
+        row = await self._session.execute(
+            select(CLAIM_STATUS_CHANGE.c.from_status)
+            .where(
+                CLAIM_STATUS_CHANGE.c.tenant_id == tenant_id,
+                CLAIM_STATUS_CHANGE.c.claim_id == claim_id,
+                CLAIM_STATUS_CHANGE.c.to_status == status.value,
+            )
+            .order_by(CLAIM_STATUS_CHANGE.c.id.desc())
+            .limit(1)
+        )
+        value = row.scalar_one_or_none()
+        return None if value is None else ClaimStatus(value)
+
+    async def header_marks(self, tenant_id: str, claim_id: str) -> tuple[bool, str | None]:
+        """(reversal_needed, superseded_by) of a claim header."""
+        row = (
+            await self._session.execute(
+                select(CLAIM.c.reversal_needed, CLAIM.c.superseded_by).where(
+                    CLAIM.c.tenant_id == tenant_id, CLAIM.c.claim_id == claim_id
+                )
+            )
+        ).first()
+        return (False, None) if row is None else (bool(row[0]), row[1])
+
     async def version_fingerprint(self, tenant_id: str, claim_id: str, version: int) -> str | None:
         row = await self._session.execute(
             select(CLAIM_VERSION.c.fingerprint).where(
@@ -622,7 +693,10 @@ class ClaimRepository:
         scrubbed_status: ClaimStatus,
         reason: str,
         fingerprint: str,
+        frequency_code: str | None = None,
+        original_reference: str | None = None,
     ) -> None:
+        """``frequency_code`` and ``original_reference`` only on a void or replacement."""
         parties = {
             "billing_provider": _jsonable(content.billing_provider),
             "pay_to_address": _jsonable(content.pay_to_address),
@@ -643,6 +717,8 @@ class ClaimRepository:
                 content=parties,
                 fingerprint=fingerprint,
                 total_charge=content.total_charge,
+                frequency_code=frequency_code,
+                original_reference=original_reference,
             )
         )
         if content.lines:
@@ -682,6 +758,10 @@ class ClaimRepository:
         line_count: int | None = None,
         stale_reason: str | None = None,
         reversal_needed: bool | None = None,
+        clear_stale_reason: bool = False,
+        frequency_code: str | None = None,
+        released: bool | None = None,
+        superseded_by: str | None = None,
     ) -> None:
         values: dict[str, Any] = {
             "status": claim.status.value,
@@ -696,6 +776,14 @@ class ClaimRepository:
             values["stale_reason"] = stale_reason
         if reversal_needed is not None:
             values["reversal_needed"] = reversal_needed
+        if clear_stale_reason:
+            values["stale_reason"] = None
+        if frequency_code is not None:
+            values["frequency_code"] = frequency_code
+        if released is not None:
+            values["released"] = released
+        if superseded_by is not None:
+            values["superseded_by"] = superseded_by
         await self._session.execute(
             update(CLAIM)
             .where(CLAIM.c.tenant_id == tenant_id, CLAIM.c.claim_id == claim.claim_id)
@@ -930,6 +1018,8 @@ class ClaimRepository:
                 reason=row["reason"],
                 total_charge=row["total_charge"],
                 built_at=row["built_at"],
+                frequency_code=row["frequency_code"],
+                original_reference=row["original_reference"],
             )
             for row in rows
         ]

@@ -238,6 +238,8 @@ def _cycle_claim(row: RowMapping) -> CycleClaim:
         reversal_needed=row["reversal_needed"],
         stale_reason=row["stale_reason"],
         edits=edits_from_json(row["institutional_edits"]),
+        released=row["released"],
+        superseded_by=row["superseded_by"],
     )
 
 
@@ -397,6 +399,8 @@ class InstitutionalRepository:
             "reversal_needed": claim.reversal_needed,
             "stale_reason": claim.stale_reason,
             "institutional_edits": edits_json(claim.edits),
+            "released": claim.released,
+            "superseded_by": claim.superseded_by,
             "updated_at": func.now(),
         }
         if total_charge is not None:
@@ -421,6 +425,8 @@ class InstitutionalRepository:
         reason: str,
         fingerprint: str,
         printed_fingerprint: str,
+        frequency_code: str | None = None,
+        original_reference: str | None = None,
     ) -> None:
         """``fingerprint`` covers what it prints and how it scrubbed; ``printed_fingerprint``
         what it prints only (a submitted claim goes STALE when that changes)."""
@@ -434,6 +440,8 @@ class InstitutionalRepository:
                 content={**_content_json(content), PRINTED: printed_fingerprint},
                 fingerprint=fingerprint,
                 total_charge=content.total_charge,
+                frequency_code=frequency_code,
+                original_reference=original_reference,
             )
         )
         if content.lines:

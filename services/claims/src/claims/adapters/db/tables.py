@@ -358,6 +358,13 @@ class ClaimRow(ClaimsTable, table=True):
         default=False,
         sa_column=Column(Boolean, nullable=False, server_default=text("false")),
     )
+    # After a void (or a rejection): its charges and days were let go for a fresh claim,
+    # and the claim built for them (#5).
+    released: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, server_default=text("false")),
+    )
+    superseded_by: str | None = _text(64, nullable=True)
     created_at: datetime | None = _created_at()
     updated_at: datetime | None = _updated_at()
 
@@ -396,6 +403,10 @@ class ClaimVersionRow(ClaimsTable, table=True):
     content: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     fingerprint: str = _text(64)
     total_charge: Decimal = _money()
+    # CLM05-3 and REF*F8 when the version corrects one sent before (7 replacement, 8
+    # void); null on an original, whose frequency is in its content (837I) or is 1.
+    frequency_code: str | None = _text(1, nullable=True)
+    original_reference: str | None = _text(50, nullable=True)
     built_at: datetime | None = _created_at()
 
 
@@ -573,6 +584,61 @@ class ClaimTransmissionRow(ClaimsTable, table=True):
     recorded_at: datetime | None = _created_at()
 
 
+class ClaimAcknowledgmentRow(ClaimsTable, table=True):
+    """Every acknowledgment received about a claim version (TA1, 999, 277CA, our own
+    validator), with what it did; append-only, one row per event."""
+
+    __tablename__ = "claim_acknowledgment"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "event_id", name="uq_claim_acknowledgment_event"),
+        Index("ix_claim_acknowledgment_claim", "tenant_id", "claim_id", "claim_version"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    claim_id: str = _text(64)
+    claim_version: int = Field(sa_column=Column(Integer, nullable=False))
+    outcome: str = _text(8)
+    stage: str = _text(32)
+    party: str | None = _text(16, nullable=True)
+    codes: list[str] = Field(sa_column=Column(JSONB, nullable=False))
+    message: str | None = Field(default=None, sa_column=Column(Text))
+    payer_claim_control_number: str | None = _text(50, nullable=True)
+    clearinghouse_trace_number: str | None = _text(50, nullable=True)
+    status_date: date | None = Field(default=None, sa_column=Column(Date))
+    acknowledgment_file_id: str | None = _text(64, nullable=True)
+    lines: list[dict[str, Any]] = Field(sa_column=Column(JSONB, nullable=False))
+    effect: str = _text(24)
+    event_id: str = _text(64)
+    acknowledged_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    received_at: datetime | None = _created_at()
+
+
+class ClaimOverrideAuditRow(ClaimsTable, table=True):
+    """An operator's override of a claim (reverse, replace, fresh rebuild): who, when,
+    what, why (SPEC 10). Inserted only, never updated or deleted."""
+
+    __tablename__ = "claim_override_audit"
+    __table_args__ = (
+        Index("ix_claim_override_audit_claim", "tenant_id", "claim_id"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    claim_id: str = _text(64)
+    action: str = _text(16)
+    actor: str = _text(128)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    from_status: str = _text(16)
+    to_status: str = _text(16)
+    from_version: int = Field(sa_column=Column(Integer, nullable=False))
+    to_version: int = Field(sa_column=Column(Integer, nullable=False))
+    details: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    recorded_at: datetime | None = _created_at()
+
+
 MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
 MEMBER_COVERAGE: Table = MemberCoverageRow.__table__  # type: ignore[attr-defined]
 MEMBER_ENROLLMENT: Table = MemberProgramEnrollmentRow.__table__  # type: ignore[attr-defined]
@@ -591,3 +657,5 @@ CLAIM_TRANSMISSION: Table = ClaimTransmissionRow.__table__  # type: ignore[attr-
 CLAIM_INSTITUTIONAL_LINE: Table = ClaimInstitutionalLineRow.__table__  # type: ignore[attr-defined]
 STAY_BILLING: Table = StayBillingRow.__table__  # type: ignore[attr-defined]
 REFERENCE_TABLE: Table = ReferenceTableRow.__table__  # type: ignore[attr-defined]
+CLAIM_ACKNOWLEDGMENT: Table = ClaimAcknowledgmentRow.__table__  # type: ignore[attr-defined]
+CLAIM_OVERRIDE_AUDIT: Table = ClaimOverrideAuditRow.__table__  # type: ignore[attr-defined]

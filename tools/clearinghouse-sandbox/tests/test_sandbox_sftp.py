@@ -191,3 +191,22 @@ async def test_the_control_api_reads_and_changes_the_switches_and_lists_the_file
         assert started.json()["outage"] is True
         ended = await http.delete("/outage")
         assert ended.json()["outage"] is False
+
+
+async def test_upload_delay_keeps_an_upload_in_flight_under_its_temporary_name(
+    sandbox: Sandbox, connect: Connect, key_files: keys.KeyFiles, sample: Callable[[str], bytes]
+) -> None:
+    sandbox.set_switches(upload_delay_seconds=1.0)
+    async with connect(sandbox, key_files.client_key) as conn, conn.start_sftp_client() as sftp:
+        handle = await sftp.open("inbound/.slow.x12.part", "wb")
+        writing = asyncio.create_task(handle.write(sample(PROFESSIONAL)))
+        await asyncio.sleep(0.5)
+        assert not writing.done()  # the write is held back by the switch
+        assert (sandbox.inbound / ".slow.x12.part").exists()
+        await writing
+        await handle.close()
+        await sftp.posix_rename("inbound/.slow.x12.part", "inbound/slow.x12")
+        await sandbox.settled()
+
+    [record] = sandbox.received()
+    assert record.name == "slow.x12" and record.size == len(sample(PROFESSIONAL))

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reject-pattern", default=None)
     serve.add_argument("--delay-seconds", type=float, default=0.0)
     serve.add_argument("--payer-277ca", action="store_true")
+    serve.add_argument(
+        "--upload-delay-seconds", type=float, default=0.0, help="slow every SFTP write"
+    )
     serve.add_argument("--bind", default="127.0.0.1")
     return parser
 
@@ -51,6 +54,7 @@ async def _serve(args: argparse.Namespace) -> None:
             reject_pattern=args.reject_pattern,
             delay_seconds=args.delay_seconds,
             payer_277ca=args.payer_277ca,
+            upload_delay_seconds=args.upload_delay_seconds,
         ),
     )
     stop = asyncio.Event()

@@ -21,6 +21,7 @@ class SwitchesIn(BaseModel):
     reject_pattern: str | None = None
     delay_seconds: float | None = Field(default=None, ge=0)
     payer_277ca: bool | None = None
+    upload_delay_seconds: float | None = Field(default=None, ge=0)
 
     @field_validator("reject_pattern")
     @classmethod
@@ -47,6 +48,7 @@ def control_app(sandbox: Sandbox) -> FastAPI:
             "reject_pattern": current.reject_pattern,
             "delay_seconds": current.delay_seconds,
             "payer_277ca": current.payer_277ca,
+            "upload_delay_seconds": current.upload_delay_seconds,
             "outage": until is not None,
             "outage_until": until.isoformat() if until else None,
         }

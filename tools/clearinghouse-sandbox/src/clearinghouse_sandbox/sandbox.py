@@ -173,6 +173,7 @@ class Sandbox:
             root=self.root,
             server_factory=self._server,
             on_arrival=self._on_arrival,
+            upload_delay=lambda: self._switches.upload_delay_seconds,
         )
         self._sftp_port = self._acceptor.get_port()
 

@@ -4,6 +4,7 @@ a direct write that is closed)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -81,8 +82,10 @@ class DropFolderSFTPServer(asyncssh.SFTPServer):
         *,
         root: Path,
         on_arrival: Callable[[Path], None],
+        upload_delay: Callable[[], float] = lambda: 0.0,
     ) -> None:
         super().__init__(chan, chroot=os.fsencode(root))
+        self._upload_delay = upload_delay
         self._inbound = (root / INBOUND).resolve()
         self._on_arrival = on_arrival
         self._writing: dict[int, Path] = {}
@@ -107,6 +110,17 @@ class DropFolderSFTPServer(asyncssh.SFTPServer):
         if desired_access & (asyncssh.ACE4_WRITE_DATA | asyncssh.ACE4_APPEND_DATA):
             self._writing[id(file_obj)] = self._local(path)
         return file_obj
+
+    def write(self, file_obj: object, offset: int, data: bytes) -> Any:
+        delay = self._upload_delay()
+        if delay <= 0:
+            return super().write(file_obj, offset, data)
+        return self._slow_write(file_obj, offset, data, delay)
+
+    async def _slow_write(self, file_obj: object, offset: int, data: bytes, delay: float) -> Any:
+        # asyncssh awaits a server method that returns an awaitable.
+        await asyncio.sleep(delay)
+        return asyncssh.SFTPServer.write(self, file_obj, offset, data)
 
     def close(self, file_obj: object) -> None:
         result = super().close(file_obj)
@@ -133,9 +147,12 @@ async def listen(
     root: Path,
     server_factory: Callable[[], asyncssh.SSHServer],
     on_arrival: Callable[[Path], None],
+    upload_delay: Callable[[], float] = lambda: 0.0,
 ) -> asyncssh.SSHAcceptor:
     def sftp_factory(chan: asyncssh.SSHServerChannel[bytes]) -> asyncssh.SFTPServer:
-        return DropFolderSFTPServer(chan, root=root, on_arrival=on_arrival)
+        return DropFolderSFTPServer(
+            chan, root=root, on_arrival=on_arrival, upload_delay=upload_delay
+        )
 
     acceptor = await asyncssh.listen(
         bind,

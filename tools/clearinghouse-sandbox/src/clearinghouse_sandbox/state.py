@@ -23,6 +23,9 @@ class Switches:
     reject_pattern: str | None = None
     delay_seconds: float = 0.0
     payer_277ca: bool = False
+    # Slow uploads: each SFTP write waits this long, so an upload is in flight long
+    # enough to kill the uploader mid-way (the crash-during-upload test).
+    upload_delay_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if self.reject_pattern:
@@ -32,6 +35,8 @@ class Switches:
                 raise ValueError(f"reject_pattern is not a regular expression: {exc}") from exc
         if self.delay_seconds < 0:
             raise ValueError("delay_seconds must not be negative")
+        if self.upload_delay_seconds < 0:
+            raise ValueError("upload_delay_seconds must not be negative")
 
     def rejects(self, patient_control_number: str) -> bool:
         return bool(self.reject_pattern) and (

@@ -11,6 +11,7 @@ from typing import Any
 import aio_pika
 import pytest
 
+from common.testing.clearinghouse import SandboxProcess, sandbox_tenant
 from common.testing.isolation import delete_broker_names
 from common.testing.messages import publish_raw
 from common.testing.processes import Suite
@@ -21,11 +22,26 @@ SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 
 
 LEFT_EARLY_TENANT = "demo-bh-le"
+SFTP_TENANT = "demo-bh-sftp"  # every payer goes to the clearinghouse sandbox over SFTP
+WRONG_HOST_KEY_TENANT = "demo-bh-badkey"  # the same, pinning a host key that is not the sandbox's
 
 
 @pytest.fixture(scope="session")
-def tenant_dir(tmp_path_factory: Any) -> Path:
-    """The sample tenant, and a copy of it whose policy bills LEFT_EARLY too."""
+def sandbox(tmp_path_factory: Any) -> Iterator[SandboxProcess]:
+    """The clearinghouse sandbox as a real process (SFTP in, TA1/999/277CA out)."""
+    running = SandboxProcess(folder=tmp_path_factory.mktemp("sandbox"))
+    running.start()
+    try:
+        yield running
+    finally:
+        code = running.stop()
+    assert code in (0, -15), running.logs()[-3000:]
+
+
+@pytest.fixture(scope="session")
+def tenant_dir(tmp_path_factory: Any, sandbox: SandboxProcess) -> Path:
+    """The sample tenant; a copy of it whose policy bills LEFT_EARLY too; and two copies
+    sending to the sandbox over SFTP, one pinning the sandbox's host key and one another."""
     folder: Path = tmp_path_factory.mktemp("tenants")
     text = (SAMPLES / "tenants" / "demo-bh.yaml").read_text()
     (folder / "demo-bh.yaml").write_text(text)
@@ -38,6 +54,19 @@ def tenant_dir(tmp_path_factory: Any) -> Path:
     left_early = left_early.replace("id: HARBORBH}", "id: HARBORLE}")
     assert left_early.count(LEFT_EARLY_TENANT) == 1 and "LATE, LEFT_EARLY]" in left_early
     (folder / f"{LEFT_EARLY_TENANT}.yaml").write_text(left_early)
+    (folder / f"{SFTP_TENANT}.yaml").write_text(
+        sandbox_tenant(text, tenant_id=SFTP_TENANT, sender_id="HARBORSF", sandbox=sandbox)
+    )
+    (folder / f"{WRONG_HOST_KEY_TENANT}.yaml").write_text(
+        sandbox_tenant(
+            text,
+            tenant_id=WRONG_HOST_KEY_TENANT,
+            sender_id="HARBORBK",
+            sandbox=sandbox,
+            # A real ed25519 public key, just not the server's.
+            host_key_file=sandbox.keys / "client_key.pub",
+        )
+    )
     return folder
 
 
@@ -82,7 +111,12 @@ def suite(
         topology_prefix=e2e_topology.prefix,
         jwt_secret=TEST_JWT_SECRET,
         log_dir=tmp_path_factory.mktemp("suite-logs"),
-        extra_env={"TENANT_CONFIG_DIR": str(tenant_dir), "EDI_LOCAL_ROOT": str(edi_root)},
+        extra_env={
+            "TENANT_CONFIG_DIR": str(tenant_dir),
+            "EDI_LOCAL_ROOT": str(edi_root),
+            "EDI_ACK_POLL_SECONDS": "1",
+            "EDI_RETRY_MAX_SECONDS": "4",
+        },
     )
     running.migrate()
     try:

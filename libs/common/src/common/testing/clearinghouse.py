@@ -36,15 +36,16 @@ class SandboxProcess:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.keys.mkdir(exist_ok=True)
         self.root.mkdir(exist_ok=True)
-        if not (self.keys / "host_key").exists():
-            subprocess.run(  # noqa: S603 - our own interpreter and package
+        if not self.host_key_file.exists():
+            # keygen prints the host key's public line: the key the tenant pins.
+            made = subprocess.run(  # noqa: S603 - our own interpreter and package
                 [sys.executable, "-m", "clearinghouse_sandbox", "keygen", "--dir", str(self.keys)],
                 check=True,
                 capture_output=True,
                 timeout=60,
             )
-        self.host_key_line = (self.keys / "host_key.pub").read_text().strip()
-        self.host_key_file.write_text(self.host_key_line + "\n")
+            self.host_key_file.write_text(made.stdout.decode().strip() + "\n")
+        self.host_key_line = self.host_key_file.read_text().strip()
 
     @property
     def keys(self) -> Path:

@@ -87,10 +87,12 @@ async def run_group_session(
     marks: Sequence[str],
     payers: Sequence[str],
     within_seconds: float = 90,
+    until_transmitted: bool = True,
 ) -> GroupSessionRun:
     """Reference data and a scheduled session in through the feeds; the supervisor marks
     the roster with ``marks`` (one per member) and finalizes; returns once every claim
-    of the session is transmitted or rejected."""
+    of the session is transmitted or rejected (``until_transmitted=False``: once every
+    claim is submitted, for a clearinghouse that is not taking files)."""
     members = [f"m-{run}-{i}" for i in range(1, len(marks) + 1)]
     session_id = f"gs-{run}"
     reference = [
@@ -152,7 +154,10 @@ async def run_group_session(
             items: list[dict[str, Any]] = listed.json().get("items", [])
             billable = preview["billable_count"]
             done = len(items) == billable and all(
-                c.get("transmissions") or c["status"] == "REJECTED" for c in items
+                c.get("transmissions")
+                or c["status"] == "REJECTED"
+                or (not until_transmitted and c["status"] == "SUBMITTED")
+                for c in items
             )
             return items if done else None
 

@@ -22,14 +22,16 @@ from edi_gateway.domain.professional import ProfessionalClaimRenderer
 from edi_gateway.domain.x12 import Delimiters
 from edi_gateway.entrypoints import acknowledgments_http
 from edi_gateway.entrypoints.http import DOMAIN_STATUSES, router
+from edi_gateway.entrypoints.runtime import GatewayRuntime
 from edi_gateway.entrypoints.subscribers import build_handlers
-from edi_gateway.service_layer.acknowledgments import AcknowledgmentPoller
+from edi_gateway.service_layer.acknowledgments import AcknowledgmentPoller, AcknowledgmentReader
 from edi_gateway.service_layer.batching import (
     ClaimBatcher,
     ClaimValidator,
     ClearinghouseTransport,
 )
 from edi_gateway.service_layer.ports import AcknowledgmentSource
+from edi_gateway.service_layer.retry import RetrySchedule
 from edi_gateway.settings import GatewaySettings
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
@@ -63,7 +65,7 @@ def default_acknowledgment_sources(settings: GatewaySettings) -> dict[str, Ackno
 
 
 def build_acknowledgment_poller(
-    runtime: ServiceRuntime,
+    runtime: GatewayRuntime,
     settings: GatewaySettings,
     *,
     sources: Mapping[str, AcknowledgmentSource] | None = None,
@@ -72,7 +74,8 @@ def build_acknowledgment_poller(
         unit_of_work=runtime.unit_of_work,
         tenants=runtime.tenants,
         sources=sources if sources is not None else default_acknowledgment_sources(settings),
-        reader=Pyx12AcknowledgmentReader(),
+        reader=runtime.acknowledgment_reader,
+        retries=RetrySchedule(settings.edi_retry_max_seconds),
     )
 
 
@@ -104,9 +107,9 @@ def build_runtime(
     transports: Mapping[str, ClearinghouseTransport] | None = None,
     delimiters: Delimiters | None = None,
     acknowledgment_sources: Mapping[str, AcknowledgmentSource] | None = None,
-) -> ServiceRuntime:
+    acknowledgment_reader: AcknowledgmentReader | None = None,
+) -> GatewayRuntime:
     gateway_settings = settings or GatewaySettings()
-    acknowledgments_http.use_reader(Pyx12AcknowledgmentReader())
 
     def tenants() -> TenantDirectory:
         return runtime.tenants
@@ -123,15 +126,16 @@ def build_runtime(
 
     async def acknowledgments(running: ServiceRuntime) -> None:
         await build_acknowledgment_poller(
-            running, gateway_settings, sources=acknowledgment_sources
+            runtime, gateway_settings, sources=acknowledgment_sources
         ).run(gateway_settings.edi_ack_poll_seconds)
 
-    runtime = ServiceRuntime(
+    runtime = GatewayRuntime(
         settings=gateway_settings,
         handlers=build_handlers(tenants),
         routers=[router, acknowledgments_http.router],
         background=[batcher, acknowledgments],
         domain_statuses=DOMAIN_STATUSES | acknowledgments_http.DOMAIN_STATUSES,
         title="rcm edi-gateway",
+        acknowledgment_reader=acknowledgment_reader or Pyx12AcknowledgmentReader(),
     )
     return runtime

@@ -21,6 +21,10 @@ from sqlalchemy import text
 from common.runtime import ServiceRuntime
 from common.testing.messages import bearer, eventually, publish_event
 from contracts.topology import Topology
+from edi_gateway.adapters.acknowledgment_reader import Pyx12AcknowledgmentReader
+from edi_gateway.bootstrap import build_runtime
+from edi_gateway.domain.acknowledgments import AcknowledgmentUnreadable, ParsedAcknowledgment
+from edi_gateway.service_layer.acknowledgments import AcknowledgmentPoller
 from edi_gateway.settings import GatewaySettings
 
 from ..acknowledgment_files import ClaimResult, SetResult, ack_277ca, ack_999, ta1
@@ -362,6 +366,189 @@ async def test_another_tenant_sees_no_acknowledgment_and_no_file(
     assert detail.status_code == 404 and detail.json()["code"] == "ACKNOWLEDGMENT_NOT_FOUND"
     download = await client.get(f"/v1/files/{files[0]['file_id']}", headers=other)
     assert download.status_code == 404
+
+
+async def test_a_late_acceptance_after_a_rejection_is_shown_but_tells_no_one(
+    runtime: ServiceRuntime,
+    client: httpx.AsyncClient,
+    channel: AbstractChannel,
+    topology: Topology,
+    token: Callable[..., str],
+) -> None:
+    (claim,) = await send_claims(1, channel, topology, client, token)
+    pcn = claim["patient_control_number"]
+    bodies = []
+    for number, (status, party) in enumerate((("A7:21:PR", "PR"), ("A1:19:AY", "AY"))):
+        response = await client.post(
+            "/v1/acknowledgments?clearinghouse_id=local-dev&reason=resent+by+support",
+            content=ack_277ca([ClaimResult(pcn, status)], party=party, isa13=750000001 + number),
+            headers=writer(token),
+        )
+        assert response.status_code == 201, response.text
+        bodies.append(response.json())
+    (rejection,), (acceptance,) = (b["items"] for b in bodies)
+    assert (rejection["outcome"], rejection["effect"]) == ("REJECTED", "ANNOUNCED")
+    assert acceptance["match_status"] == "MATCHED"
+    assert (acceptance["outcome"], acceptance["effect"]) == ("ACCEPTED", "REJECTION_STANDS")
+    detail = await client.get(
+        f"/v1/acknowledgments/{bodies[1]['acknowledgment_id']}", headers=headers(token)
+    )
+    assert detail.json()["items"][0]["effect"] == "REJECTION_STANDS"
+    events = await events_about(runtime, {claim["claim_id"]})
+    assert [e["type"] for e in events] == ["edi.claim.rejected.v1"]
+
+
+async def test_the_transmissions_view_shows_each_stage_and_the_overall_status(
+    channel: AbstractChannel,
+    topology: Topology,
+    client: httpx.AsyncClient,
+    token: Callable[..., str],
+) -> None:
+    (claim,) = await send_claims(1, channel, topology, client, token)
+    url = f"/v1/claims/{claim['claim_id']}/transmissions"
+    (before,) = (await client.get(url, headers=headers(token))).json()["items"]
+    assert before["acknowledgment"] is None
+    for file in (
+        ta1(claim["placed"]["isa13"], "A", "000", isa13=760000001),
+        ack_277ca([ClaimResult(claim["patient_control_number"], "A7:21:77")], isa13=760000002),
+    ):
+        response = await client.post(
+            "/v1/acknowledgments?clearinghouse_id=local-dev&reason=portal",
+            content=file,
+            headers=writer(token),
+        )
+        assert response.status_code == 201, response.text
+    (after,) = (await client.get(url, headers=headers(token))).json()["items"]
+    standing = after["acknowledgment"]
+    assert standing["ta1_status"] == "A" and standing["ack_999_status"] is None
+    assert standing["claim_ack_status"] == "REJECTED"
+    assert standing["claim_ack_codes"] == ["A7:21:77"]
+    assert standing["ack_status"] == "REJECTED"
+
+
+async def test_both_claim_views_are_documented(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert "/v1/claims/{claim_id}/transmissions" in spec["paths"]
+    assert "/v1/claims/{claim_id}/acknowledgments" in spec["paths"]
+    schemas = spec["components"]["schemas"]
+    assert "acknowledgment" in schemas["TransmissionOut"]["properties"]
+    assert {"ta1_status", "ack_999_status", "claim_ack_status", "ack_status"} <= set(
+        schemas["AcknowledgmentStandingOut"]["properties"]
+    )
+    assert "effect" in schemas["AcknowledgmentItemOut"]["properties"]
+
+
+class CountingReader:
+    def __init__(self) -> None:
+        self.reads = 0
+        self._inner = Pyx12AcknowledgmentReader()
+
+    def read(self, content: bytes) -> ParsedAcknowledgment:
+        self.reads += 1
+        return self._inner.read(content)
+
+
+async def test_a_277ca_heard_before_its_claim_was_sent_matches_once_it_is(
+    runtime: ServiceRuntime,
+    client: httpx.AsyncClient,
+    channel: AbstractChannel,
+    topology: Topology,
+    token: Callable[..., str],
+) -> None:
+    claim = claim_data(pcn=f"EARLY{uuid.uuid4().hex[:10].upper()}")
+    response = await client.post(
+        "/v1/acknowledgments?clearinghouse_id=local-dev&reason=early+277CA",
+        content=ack_277ca([ClaimResult(claim["patient_control_number"])], isa13=770000001),
+        headers=writer(token),
+    )
+    assert response.status_code == 201, response.text
+    acknowledgment_id = response.json()["acknowledgment_id"]
+    assert response.json()["items"][0]["match_status"] == "UNMATCHED"
+
+    await publish_event(channel, topology, submitted_event(claim))
+    await transmissions_when_sent(client, token, claim["claim_id"])
+
+    async def matched() -> dict[str, Any] | None:
+        detail = await client.get(
+            f"/v1/acknowledgments/{acknowledgment_id}", headers=headers(token)
+        )
+        (item,) = detail.json()["items"]
+        return item if item["match_status"] == "MATCHED" else None
+
+    item = await eventually(matched, 20)  # the running poller retried it
+    assert item["effect"] == "ANNOUNCED"
+    assert [c["claim_id"] for c in item["claims"]] == [claim["claim_id"]]
+    (event,) = await events_about(runtime, {claim["claim_id"]}, 1)
+    assert event["type"] == "edi.claim.accepted.v1"
+
+    # Tried again, it is matched now: nothing new is told.
+    poller = AcknowledgmentPoller(
+        unit_of_work=runtime.unit_of_work,
+        tenants=runtime.tenants,
+        sources={},
+        reader=CountingReader(),
+    )
+    assert await poller.retry_unmatched()
+    assert len(await events_about(runtime, {claim["claim_id"]})) == 1
+
+
+async def test_unmatched_items_are_read_again_only_after_an_interchange_moved(
+    runtime: ServiceRuntime,
+    client: httpx.AsyncClient,
+    channel: AbstractChannel,
+    topology: Topology,
+    token: Callable[..., str],
+) -> None:
+    response = await client.post(
+        "/v1/acknowledgments?clearinghouse_id=local-dev&reason=never+sent",
+        content=ack_277ca([ClaimResult(f"NEVER{uuid.uuid4().hex[:8].upper()}")], isa13=780000001),
+        headers=writer(token),
+    )
+    assert response.json()["status"] == "UNMATCHED"
+    reader = CountingReader()
+    poller = AcknowledgmentPoller(
+        unit_of_work=runtime.unit_of_work, tenants=runtime.tenants, sources={}, reader=reader
+    )
+    await poller.tick()
+    await poller.tick()  # finishes what another replica's lock may have held up
+    first = reader.reads
+    assert first >= 1
+    await poller.tick()
+    assert reader.reads == first  # nothing was recorded or sent: nothing can match now
+    await send_claims(1, channel, topology, client, token)
+    await poller.tick()
+    assert reader.reads >= first + 1
+
+
+class RefusingReader:
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def read(self, content: bytes) -> ParsedAcknowledgment:
+        raise AcknowledgmentUnreadable(self.code, "refused by the test")
+
+
+async def test_two_runtimes_in_one_process_upload_with_their_own_reader(
+    settings: GatewaySettings, token: Callable[..., str]
+) -> None:
+    codes = []
+    for code in ("READ_BY_FIRST", "READ_BY_SECOND"):
+        built = build_runtime(settings, acknowledgment_reader=RefusingReader(code))
+        codes.append((built, code))
+    try:
+        for built, code in codes:
+            transport = httpx.ASGITransport(app=built.create_app())
+            async with httpx.AsyncClient(transport=transport, base_url="http://edi") as one:
+                response = await one.post(
+                    "/v1/acknowledgments?clearinghouse_id=local-dev&reason=test",
+                    content=ta1(1, isa13=790000001) + uuid.uuid4().hex,
+                    headers=writer(token),
+                )
+            assert response.status_code == 422
+            assert response.json()["reason_code"] == code
+    finally:
+        for built, _ in codes:
+            await built.engine.dispose()
 
 
 async def _exists(path: Path) -> bool | None:

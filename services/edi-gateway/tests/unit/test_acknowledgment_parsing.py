@@ -16,6 +16,8 @@ from edi_gateway.domain.acknowledgments import (
     AcknowledgmentKind,
     AcknowledgmentUnreadable,
     ClaimOutcome,
+    ItemEffect,
+    claim_status_effect,
     settled_outcome,
 )
 
@@ -114,3 +116,10 @@ def test_a_rejection_wins_over_an_acceptance_in_either_order(
     assert state == "REJECTED"
     assert settled_outcome(state, second) == "REJECTED"
     assert settled_outcome("ACCEPTED", ClaimOutcome.INFORMATIONAL) == "ACCEPTED"
+
+
+def test_an_acceptance_after_a_rejection_is_kept_but_not_announced() -> None:
+    assert claim_status_effect(None, ClaimOutcome.ACCEPTED) is ItemEffect.ANNOUNCED
+    assert claim_status_effect("REJECTED", ClaimOutcome.ACCEPTED) is ItemEffect.REJECTION_STANDS
+    assert claim_status_effect("ACCEPTED", ClaimOutcome.REJECTED) is ItemEffect.ANNOUNCED
+    assert claim_status_effect("REJECTED", ClaimOutcome.INFORMATIONAL) is ItemEffect.RECORDED

@@ -4,7 +4,7 @@ import pytest
 
 from edi_gateway.domain.batching import interchange_file_name, is_batch_due
 from edi_gateway.domain.model import TransactionType
-from edi_gateway.service_layer.batching import RetrySchedule
+from edi_gateway.service_layer.retry import RetrySchedule
 
 
 @pytest.mark.parametrize(

@@ -614,6 +614,14 @@ class MatchStatus(StrEnum):
     UNMATCHED = "UNMATCHED"
 
 
+class ItemEffect(StrEnum):
+    """What applying an item did besides recording it."""
+
+    ANNOUNCED = "ANNOUNCED"  # an edi.claim.accepted / edi.claim.rejected event went out
+    RECORDED = "RECORDED"  # kept, nothing to tell (a notice, an acceptance, no match yet)
+    REJECTION_STANDS = "REJECTION_STANDS"  # an acceptance after a rejection: kept, not told
+
+
 _RANK: Final = {None: 0, "INFORMATIONAL": 1, "ACCEPTED": 2, "REJECTED": 3}
 
 
@@ -622,6 +630,19 @@ def settled_outcome(current: str | None, received: ClaimOutcome) -> str | None:
     wins over an acceptance, an acceptance over a mere notice. Commutative and idempotent,
     so statuses may arrive in any order, and twice."""
     return current if _RANK.get(current, 0) >= _RANK[received.value] else received.value
+
+
+def claim_status_effect(standing: str | None, received: ClaimOutcome) -> ItemEffect:
+    """What a 277CA status of a matched claim version tells: a rejection always, an
+    acceptance unless a rejection was heard before (it wins, ``settled_outcome``), a
+    notice nothing."""
+    if received is ClaimOutcome.REJECTED:
+        return ItemEffect.ANNOUNCED
+    if received is ClaimOutcome.ACCEPTED:
+        if standing == ClaimOutcome.REJECTED.value:
+            return ItemEffect.REJECTION_STANDS
+        return ItemEffect.ANNOUNCED
+    return ItemEffect.RECORDED
 
 
 def status_from_counts(items: int, unmatched: int) -> AcknowledgmentStatus:

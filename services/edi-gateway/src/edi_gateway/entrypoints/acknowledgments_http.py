@@ -20,7 +20,9 @@ from edi_gateway.adapters.db.acknowledgment_repository import (
     AcknowledgmentRecord,
     AcknowledgmentRepository,
 )
-from edi_gateway.domain.acknowledgments import AcknowledgmentStatus
+from edi_gateway.domain.acknowledgments import AcknowledgmentStatus, ItemEffect
+from edi_gateway.entrypoints.http import AcknowledgmentStandingOut, standing_fields
+from edi_gateway.entrypoints.runtime import acknowledgment_reader
 from edi_gateway.service_layer.acknowledgments import (
     AcknowledgmentReader,
     AcknowledgmentReceipt,
@@ -50,6 +52,12 @@ class AcknowledgmentItemOut(BaseModel):
     item_kind: str = Field(description="TA1, 999_GROUP, 999_SET or 277CA_CLAIM")
     match_status: str = Field(description="MATCHED or UNMATCHED")
     outcome: str = Field(description="ACCEPTED, REJECTED or INFORMATIONAL")
+    effect: ItemEffect | None = Field(
+        description="ANNOUNCED (an accepted / rejected event went out), RECORDED (kept, "
+        "nothing to tell) or REJECTION_STANDS (an acceptance of a claim version already "
+        "rejected: kept, not told, the rejection wins); None for items applied before "
+        "effects were recorded"
+    )
     code: str | None
     codes: list[str]
     message: str | None
@@ -127,21 +135,6 @@ def _runtime(request: Request) -> ServiceRuntime:
     return runtime
 
 
-class _Configured:
-    reader: AcknowledgmentReader | None = None
-
-
-def use_reader(reader: AcknowledgmentReader) -> None:
-    """The composition root picks the reader the upload route applies files with."""
-    _Configured.reader = reader
-
-
-def _reader(request: Request) -> AcknowledgmentReader:
-    if _Configured.reader is None:
-        raise Problem(503, "ACKNOWLEDGMENTS_NOT_CONFIGURED", "No acknowledgment reader")
-    return _Configured.reader
-
-
 def _acknowledgment(record: AcknowledgmentRecord) -> dict[str, Any]:
     return {
         "acknowledgment_id": record.acknowledgment_id,
@@ -170,6 +163,7 @@ def _item(item: AcknowledgmentItemRecord) -> dict[str, Any]:
         "item_kind": item.item_kind,
         "match_status": item.match_status,
         "outcome": item.outcome,
+        "effect": item.effect,
         "code": item.code,
         "codes": list(item.codes),
         "message": item.message,
@@ -294,6 +288,7 @@ async def get_acknowledgment(
 async def post_acknowledgment(
     request: Request,
     principal: Annotated[Principal, Depends(require_scopes(WRITE))],
+    reader: Annotated[AcknowledgmentReader, Depends(acknowledgment_reader)],
     clearinghouse_id: Annotated[str, Query(min_length=1, max_length=64)],
     reason: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Any:
@@ -315,7 +310,7 @@ async def post_acknowledgment(
     async with runtime.unit_of_work() as uow:
         receipt = await upload_acknowledgment(
             uow,
-            _reader(request),
+            reader,
             runtime.tenants,
             UploadAcknowledgment(
                 tenant_id=principal.tenant_id,
@@ -383,18 +378,9 @@ async def get_files(
     )
 
 
-class TransmissionStandingOut(BaseModel):
+class TransmissionStandingOut(AcknowledgmentStandingOut):
     interchange_id: str
     claim_version: int
-    ta1_status: str | None = Field(description="TA104 of the interchange's TA1")
-    ack_999_status: str | None = Field(description="IK501 of the claim's transaction set")
-    ack_999_codes: list[str]
-    claim_ack_status: str | None = Field(description="277CA: ACCEPTED, REJECTED, INFORMATIONAL")
-    claim_ack_codes: list[str] = Field(description="STC01 composites of the latest 277CA")
-    payer_claim_control_number: str | None
-    clearinghouse_trace_number: str | None
-    ack_status: str | None = Field(description="ACCEPTED or REJECTED; a rejection wins")
-    updated_at: datetime
 
 
 class ClaimAcknowledgmentsOut(BaseModel):
@@ -423,17 +409,7 @@ async def get_claim_acknowledgments(
         claim_id=claim_id,
         transmissions=[
             TransmissionStandingOut(
-                interchange_id=s.interchange_id,
-                claim_version=s.claim_version,
-                ta1_status=s.ta1_status,
-                ack_999_status=s.ack_999_status,
-                ack_999_codes=list(s.ack_999_codes or []),
-                claim_ack_status=s.claim_ack_status,
-                claim_ack_codes=list(s.claim_ack_codes or []),
-                payer_claim_control_number=s.payer_claim_control_number,
-                clearinghouse_trace_number=s.clearinghouse_trace_number,
-                ack_status=s.ack_status,
-                updated_at=s.updated_at,
+                **standing_fields(s), interchange_id=s.interchange_id, claim_version=s.claim_version
             )
             for s in standings
         ],

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from common.http import Principal, require_scopes
 from common.http.problems import Problem
 from common.runtime import ServiceRuntime
+from edi_gateway.adapters.db.acknowledgment_repository import TransmissionAcknowledgment
 from edi_gateway.domain.model import (
     ClaimSubmission,
     ClaimSubmissionStatus,
@@ -91,6 +92,23 @@ class InterchangeDetailOut(InterchangeOut):
     claims: list[ClaimPlacement]
 
 
+class AcknowledgmentStandingOut(BaseModel):
+    """Where a transmission stands by its acknowledgments (each status kept per stage)."""
+
+    ta1_status: str | None = Field(description="TA104 of the interchange's TA1 (A, E, R)")
+    ack_999_status: str | None = Field(description="IK501 of the claim's transaction set")
+    ack_999_codes: list[str]
+    claim_ack_status: str | None = Field(description="277CA: ACCEPTED, REJECTED, INFORMATIONAL")
+    claim_ack_codes: list[str] = Field(description="STC01 composites of the latest 277CA")
+    payer_claim_control_number: str | None
+    clearinghouse_trace_number: str | None
+    ack_status: str | None = Field(
+        description="Overall: ACCEPTED or REJECTED (a rejection at any stage wins); None "
+        "while only notices were heard"
+    )
+    updated_at: datetime
+
+
 class TransmissionOut(ClaimPlacement):
     interchange_id: str
     clearinghouse_id: str
@@ -99,6 +117,11 @@ class TransmissionOut(ClaimPlacement):
     file_name: str | None
     file_sha256: str | None
     sent_at: datetime | None
+    acknowledgment: AcknowledgmentStandingOut | None = Field(
+        description="TA1 / 999 / 277CA and overall status; None until an acknowledgment "
+        "about this transmission arrived (GET /v1/claims/{claim_id}/acknowledgments lists "
+        "every status received)"
+    )
 
 
 class SubmissionOut(BaseModel):
@@ -159,6 +182,20 @@ def _placement(transmission: Transmission) -> dict[str, object]:
         "gs06": transmission.gs06,
         "st02": transmission.st02,
         "line_control_numbers": list(transmission.line_control_numbers),
+    }
+
+
+def standing_fields(standing: TransmissionAcknowledgment) -> dict[str, object]:
+    return {
+        "ta1_status": standing.ta1_status,
+        "ack_999_status": standing.ack_999_status,
+        "ack_999_codes": list(standing.ack_999_codes or []),
+        "claim_ack_status": standing.claim_ack_status,
+        "claim_ack_codes": list(standing.claim_ack_codes or []),
+        "payer_claim_control_number": standing.payer_claim_control_number,
+        "clearinghouse_trace_number": standing.clearinghouse_trace_number,
+        "ack_status": standing.ack_status,
+        "updated_at": standing.updated_at,
     }
 
 
@@ -248,7 +285,8 @@ async def download_file(
 @router.get(
     "/claims/{claim_id}/transmissions",
     response_model=ClaimTransmissionsOut,
-    summary="A claim's versions as the gateway got them, and where each went",
+    summary="A claim's versions as the gateway got them, where each went and where each "
+    "stands by its acknowledgments",
 )
 async def get_claim_transmissions(
     claim_id: str,
@@ -264,15 +302,18 @@ async def get_claim_transmissions(
         submissions=[_submission(s) for s in found.submissions],
         items=[
             TransmissionOut(
-                **_placement(transmission),
-                interchange_id=interchange.interchange_id,
-                clearinghouse_id=interchange.clearinghouse_id,
-                interchange_status=interchange.status,
-                file_id=interchange.file_id,
-                file_name=interchange.file_name,
-                file_sha256=interchange.file_sha256,
-                sent_at=interchange.sent_at,
+                **_placement(placed.transmission),
+                interchange_id=placed.interchange.interchange_id,
+                clearinghouse_id=placed.interchange.clearinghouse_id,
+                interchange_status=placed.interchange.status,
+                file_id=placed.interchange.file_id,
+                file_name=placed.interchange.file_name,
+                file_sha256=placed.interchange.file_sha256,
+                sent_at=placed.interchange.sent_at,
+                acknowledgment=AcknowledgmentStandingOut(**standing_fields(placed.acknowledgment))
+                if placed.acknowledgment
+                else None,
             )
-            for transmission, interchange in found.transmissions
+            for placed in found.transmissions
         ],
     )

@@ -58,14 +58,17 @@ from edi_gateway.domain.acknowledgments import (
     ClaimStatus,
     GroupAcknowledgment,
     InterchangeAcknowledgment,
+    ItemEffect,
     ItemKind,
     MatchStatus,
     ParsedAcknowledgment,
     TransactionSetAcknowledgment,
+    claim_status_effect,
     settled_outcome,
     status_from_counts,
 )
 from edi_gateway.service_layer.ports import AcknowledgmentSource
+from edi_gateway.service_layer.retry import RetrySchedule, coded_error
 from edi_gateway.service_layer.submissions import EVENT_NAMESPACE
 
 log = get_logger(__name__)
@@ -367,6 +370,7 @@ class _Application:
             position,
             ItemKind.TA1,
             matched=interchange_id is not None,
+            effect=_told(ta1.outcome is ClaimOutcome.REJECTED and bool(claims)),
             outcome=ta1.outcome,
             code=ta1.code,
             codes=codes,
@@ -401,6 +405,7 @@ class _Application:
             position,
             ItemKind.GROUP_999,
             matched=interchange_id is not None,
+            effect=_told(refused_whole and bool(claims)),
             outcome=outcome,
             code=group.code,
             codes=group.codes(),
@@ -439,6 +444,7 @@ class _Application:
             position,
             ItemKind.SET_999,
             matched=bool(claims),
+            effect=_told(transaction_set.outcome is ClaimOutcome.REJECTED and bool(claims)),
             outcome=transaction_set.outcome,
             code=transaction_set.code,
             codes=codes,
@@ -497,6 +503,7 @@ class _Application:
         codes = claim.codes()
         message = claim.message
         claims: list[TransmittedClaim] = []
+        effect = ItemEffect.RECORDED
         if chosen is not None:
             self.interchanges.add(chosen.interchange_id)
             transmitted = TransmittedClaim(
@@ -508,6 +515,7 @@ class _Application:
             )
             claims = [transmitted]
             state = await self._lock(chosen.interchange_id, chosen.claim_id, chosen.claim_version)
+            effect = claim_status_effect(state.ack_status, outcome)
             values: dict[str, Any] = {
                 "claim_ack_status": settled_outcome(state.claim_ack_status, outcome),
                 "claim_ack_codes": codes,
@@ -544,7 +552,7 @@ class _Application:
                 "acknowledgment_file_id": self.file_id,
                 "lines": event_lines,
             }
-            if outcome is ClaimOutcome.REJECTED:
+            if effect is ItemEffect.ANNOUNCED and outcome is ClaimOutcome.REJECTED:
                 self.uow.publish(
                     type=EDI_CLAIM_REJECTED_V1,
                     tenant_id=self.tenant_id,
@@ -556,8 +564,8 @@ class _Application:
                         rejected_at=self.now,
                     ),
                 )
-            elif outcome is ClaimOutcome.ACCEPTED and state.ack_status != "REJECTED":
-                # A rejection already heard wins: a later acceptance is recorded, not told.
+            elif effect is ItemEffect.ANNOUNCED:
+                # Not after a rejection: that one wins, the acceptance is recorded, not told.
                 self.uow.publish(
                     type=EDI_CLAIM_ACCEPTED_V1,
                     tenant_id=self.tenant_id,
@@ -573,6 +581,7 @@ class _Application:
             position,
             ItemKind.CLAIM_277CA,
             matched=chosen is not None,
+            effect=effect,
             outcome=outcome,
             code=claim.statuses[0].category if claim.statuses else None,
             codes=codes,
@@ -639,6 +648,7 @@ class _Application:
         kind: ItemKind,
         *,
         matched: bool,
+        effect: ItemEffect,
         outcome: ClaimOutcome,
         code: str | None,
         codes: list[str],
@@ -654,6 +664,7 @@ class _Application:
             position=position,
             item_kind=kind.value,
             match_status=(MatchStatus.MATCHED if matched else MatchStatus.UNMATCHED).value,
+            effect=effect.value,
             outcome=outcome.value,
             code=(code or None) and code[:16],
             codes=codes,
@@ -681,6 +692,10 @@ class _Application:
                 **references,
             },
         )
+
+
+def _told(announced: bool) -> ItemEffect:
+    return ItemEffect.ANNOUNCED if announced else ItemEffect.RECORDED
 
 
 # --------------------------------------------------------------------------- hand uploads
@@ -749,7 +764,12 @@ async def upload_acknowledgment(
 class AcknowledgmentPoller:
     """Per tenant and clearinghouse, reads new files from the source of its transport
     kind, applies each in its own transaction, then marks it processed. One replica at a
-    time (``try_lock(ACKNOWLEDGMENT_LOCK)`` in each transaction)."""
+    time (``try_lock(ACKNOWLEDGMENT_LOCK)`` in each transaction).
+
+    A clearinghouse whose folder cannot be read (``SFTP_UNREACHABLE``,
+    ``SFTP_HOST_KEY_MISMATCH`` ...) is asked again with back-off, as the batcher retries
+    a delivery. Items that matched nothing are mapped again only when an interchange was
+    recorded or sent since the last try: nothing else can make them match."""
 
     def __init__(
         self,
@@ -760,6 +780,7 @@ class AcknowledgmentPoller:
         reader: AcknowledgmentReader,
         clock: Callable[[], datetime] = utcnow,
         retry_batch: int = 20,
+        retries: RetrySchedule | None = None,
     ) -> None:
         self._uow = unit_of_work
         self._tenants = tenants
@@ -767,6 +788,8 @@ class AcknowledgmentPoller:
         self._reader = reader
         self._clock = clock
         self._retry_batch = retry_batch
+        self._retries = retries or RetrySchedule(60.0)
+        self._rematched_at: tuple[int, int] | None = None
 
     async def run(self, poll_seconds: float) -> None:
         while True:
@@ -779,6 +802,10 @@ class AcknowledgmentPoller:
             await asyncio.sleep(poll_seconds)
 
     async def tick(self) -> list[AcknowledgmentReceipt]:
+        # Read before the files are applied: an interchange sent while they are moves it
+        # again, and the next tick maps their unmatched items once more.
+        async with self._uow() as uow:
+            watermark = await AcknowledgmentRepository(uow.session).matching_watermark()
         receipts: list[AcknowledgmentReceipt] = []
         for tenant_id in self._tenants.tenant_ids:
             for clearinghouse in self._tenants.get(tenant_id).clearinghouses:
@@ -786,24 +813,21 @@ class AcknowledgmentPoller:
                 if found is None:
                     return receipts  # another replica is at it
                 receipts.extend(found)
-        await self.retry_unmatched()
+        if watermark != self._rematched_at and await self.retry_unmatched():
+            self._rematched_at = watermark
         return receipts
 
     async def poll(
         self, tenant_id: str, clearinghouse: Clearinghouse
     ) -> list[AcknowledgmentReceipt] | None:
         source = self._sources.get(clearinghouse.transport.kind)
-        if source is None:
+        key = (tenant_id, clearinghouse.id)
+        if source is None or not self._retries.due(key):
             return []
         try:
             files = await source.list_new(clearinghouse)
         except Exception as exc:
-            log.error(
-                "acknowledgment_listing_failed",
-                tenant_id=tenant_id,
-                clearinghouse_id=clearinghouse.id,
-                error_type=type(exc).__name__,
-            )
+            self._failed(key, "acknowledgment_listing_failed", exc)
             return []
         receipts = []
         for inbound in files:
@@ -823,20 +847,46 @@ class AcknowledgmentPoller:
                 )
                 await uow.commit()
             receipts.append(receipt)
-            await source.mark_processed(clearinghouse, inbound.name)
+            try:
+                await source.mark_processed(clearinghouse, inbound.name)
+            except Exception as exc:
+                # Applied and committed: read again later, it is a duplicate then.
+                self._failed(key, "acknowledgment_marking_failed", exc)
+                return receipts
+        self._retries.succeeded(key)
         return receipts
 
-    async def retry_unmatched(self) -> None:
-        async with self._uow() as uow:
-            pending = await AcknowledgmentRepository(
-                uow.session
-            ).acknowledgments_with_unmatched_items(self._retry_batch)
-        for tenant_id, acknowledgment_id in pending:
+    def _failed(self, key: tuple[str, str], event: str, exc: Exception) -> None:
+        delay = self._retries.failed(key)
+        code, message = coded_error(exc, "ACKNOWLEDGMENT_SOURCE_FAILED")
+        log.error(
+            event,
+            tenant_id=key[0],
+            clearinghouse_id=key[1],
+            error_type=type(exc).__name__,
+            error_code=code,
+            error_message=message,
+            retry_in_seconds=delay,
+        )
+
+    async def retry_unmatched(self) -> bool:
+        """Map every acknowledgment's unmatched items again, ``retry_batch`` files at a
+        time; False when another replica holds the lock (the rest waits for a later try)."""
+        after: tuple[str, str] | None = None
+        while True:
             async with self._uow() as uow:
-                if not await try_lock(uow.session, ACKNOWLEDGMENT_LOCK):
-                    return
-                await retry_unmatched(uow, self._reader, tenant_id, acknowledgment_id)
-                await uow.commit()
+                pending = await AcknowledgmentRepository(
+                    uow.session
+                ).acknowledgments_with_unmatched_items(self._retry_batch, after)
+            for tenant_id, acknowledgment_id in pending:
+                async with self._uow() as uow:
+                    if not await try_lock(uow.session, ACKNOWLEDGMENT_LOCK):
+                        return False
+                    await retry_unmatched(uow, self._reader, tenant_id, acknowledgment_id)
+                    await uow.commit()
+            if len(pending) < self._retry_batch:
+                return True
+            after = pending[-1]
 
 
 # --------------------------------------------------------------------------- reading

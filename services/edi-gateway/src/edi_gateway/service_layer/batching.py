@@ -30,10 +30,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo
@@ -92,6 +91,7 @@ from edi_gateway.service_layer.delivery import (
     deliver_recorded,
     describe_delivery_error,
 )
+from edi_gateway.service_layer.retry import RetrySchedule
 from edi_gateway.service_layer.submissions import EVENT_NAMESPACE, publish_rejection
 
 log = get_logger(__name__)
@@ -118,28 +118,6 @@ class BatchNotSendable(Exception):
     def __init__(self, reasons: Sequence[str]) -> None:
         super().__init__("; ".join(reasons))
         self.reasons = list(reasons)
-
-
-@dataclass
-class RetrySchedule:
-    """In-process back-off for work that failed: 1 s, 2 s, 4 s ... up to ``longest``."""
-
-    longest: float
-    clock: Callable[[], float] = time.monotonic
-    _next: dict[object, tuple[float, int]] = field(default_factory=dict)
-
-    def due(self, key: object) -> bool:
-        entry = self._next.get(key)
-        return entry is None or self.clock() >= entry[0]
-
-    def failed(self, key: object) -> float:
-        attempts = self._next.get(key, (0.0, 0))[1] + 1
-        delay = min(self.longest, float(2 ** (attempts - 1)))
-        self._next[key] = (self.clock() + delay, attempts)
-        return delay
-
-    def succeeded(self, key: object) -> None:
-        self._next.pop(key, None)
 
 
 @dataclass(frozen=True)

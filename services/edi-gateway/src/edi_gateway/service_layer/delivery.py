@@ -41,6 +41,7 @@ from edi_gateway.domain.delivery import (
     next_step,
     temporary_name,
 )
+from edi_gateway.service_layer.retry import coded_error
 
 log = get_logger(__name__)
 
@@ -155,10 +156,5 @@ async def deliver_recorded(
 
 
 def describe_delivery_error(exc: BaseException) -> tuple[str, str]:
-    """The code and operator-readable message of a failed delivery. Only coded errors
-    keep their message (ours carry no PHI); anything else shows its type alone."""
-    code = getattr(exc, "code", None)
-    if isinstance(code, str) and code:
-        message = getattr(exc, "message", None)
-        return code, message if isinstance(message, str) else code
-    return "DELIVERY_FAILED", type(exc).__name__
+    """The code and operator-readable message of a failed delivery."""
+    return coded_error(exc, "DELIVERY_FAILED")

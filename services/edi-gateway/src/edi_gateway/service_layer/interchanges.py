@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from edi_gateway.adapters.db.acknowledgment_repository import (
+    AcknowledgmentRepository,
+    TransmissionAcknowledgment,
+)
 from edi_gateway.adapters.db.repository import (
     ArchivedFileRepository,
     ClaimSubmissionRepository,
@@ -102,11 +106,21 @@ async def get_archived_file(
 
 
 @dataclass(frozen=True)
+class PlacedTransmission:
+    """A claim version's place in an interchange, and where it stands by the
+    acknowledgments heard so far (None before the first)."""
+
+    transmission: Transmission
+    interchange: Interchange
+    acknowledgment: TransmissionAcknowledgment | None
+
+
+@dataclass(frozen=True)
 class ClaimTransmissions:
     """Every version of a claim the gateway was given, and every interchange it went in."""
 
     submissions: list[ClaimSubmission]
-    transmissions: list[tuple[Transmission, Interchange]]
+    transmissions: list[PlacedTransmission]
 
 
 async def claim_transmissions(
@@ -116,9 +130,14 @@ async def claim_transmissions(
     if not submissions:
         return None
     interchanges = InterchangeRepository(session)
-    placed: list[tuple[Transmission, Interchange]] = []
+    standings = {
+        (s.interchange_id, s.claim_version): s
+        for s in await AcknowledgmentRepository(session).for_claim(tenant_id, claim_id)
+    }
+    placed: list[PlacedTransmission] = []
     for transmission in await TransmissionRepository(session).for_claim(tenant_id, claim_id):
         interchange = await interchanges.get(tenant_id, transmission.interchange_id)
         if interchange is not None:
-            placed.append((transmission, interchange))
+            standing = standings.get((transmission.interchange_id, transmission.claim_version))
+            placed.append(PlacedTransmission(transmission, interchange, standing))
     return ClaimTransmissions(submissions=submissions, transmissions=placed)

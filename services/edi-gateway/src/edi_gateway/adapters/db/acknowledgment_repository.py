@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,6 +67,7 @@ class AcknowledgmentItemRecord:
     item_kind: str
     match_status: str
     outcome: str
+    effect: str | None
     code: str | None
     codes: list[str]
     message: str | None
@@ -246,17 +247,35 @@ class AcknowledgmentRepository:
         rows = (await self._session.execute(query)).mappings().all()
         return [_record(AcknowledgmentItemRecord, row) for row in rows]
 
-    async def acknowledgments_with_unmatched_items(self, limit: int) -> list[tuple[str, str]]:
-        """Across tenants (the poller's retry): (tenant, acknowledgment id), oldest first."""
+    async def acknowledgments_with_unmatched_items(
+        self, limit: int, after: tuple[str, str] | None = None
+    ) -> list[tuple[str, str]]:
+        """Across tenants (the poller's retry): (tenant, acknowledgment id) of those with
+        unmatched items, in that order, the ``limit`` next after ``after``."""
         c = ACKNOWLEDGMENT_ITEM.c
+        query = select(c.tenant_id, c.acknowledgment_id).where(c.match_status == "UNMATCHED")
+        if after is not None:
+            query = query.where(tuple_(c.tenant_id, c.acknowledgment_id) > after)
         query = (
-            select(c.tenant_id, c.acknowledgment_id, func.min(c.id).label("first"))
-            .where(c.match_status == "UNMATCHED")
-            .group_by(c.tenant_id, c.acknowledgment_id)
-            .order_by("first")
+            query.group_by(c.tenant_id, c.acknowledgment_id)
+            .order_by(c.tenant_id, c.acknowledgment_id)
             .limit(limit)
         )
         return [(r[0], r[1]) for r in (await self._session.execute(query)).all()]
+
+    async def matching_watermark(self) -> tuple[int, int]:
+        """Across tenants: the newest interchange's row id and how many are sent. An item
+        that matched nothing can match only after one of the two moved."""
+        c = INTERCHANGE.c
+        row = (
+            await self._session.execute(
+                select(
+                    func.coalesce(func.max(c.id), 0),
+                    func.count().filter(c.status == InterchangeStatus.SENT.value),
+                )
+            )
+        ).one()
+        return int(row[0]), int(row[1])
 
     async def items_for_claim(
         self, tenant_id: str, claim_id: str

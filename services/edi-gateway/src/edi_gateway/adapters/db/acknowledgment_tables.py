@@ -99,6 +99,8 @@ class AcknowledgmentItemRow(GatewayTable, table=True):
     item_kind: str = Field(sa_column=Column(String(16), nullable=False))
     match_status: str = Field(sa_column=Column(String(16), nullable=False))
     outcome: str = Field(sa_column=Column(String(16), nullable=False))
+    # ANNOUNCED, RECORDED or REJECTION_STANDS; None on items applied before 0005.
+    effect: str | None = Field(default=None, sa_column=Column(String(24), nullable=True))
     code: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     codes: list[str] = Field(sa_column=Column(JSONB, nullable=False))
     message: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -1,0 +1,96 @@
+"""The acknowledgment poller asks an unreachable clearinghouse again with back-off, per
+tenant and clearinghouse, and logs the coded error with the next delay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from structlog.testing import capture_logs
+
+from common.db import UnitOfWork
+from common.tenants import TenantDirectory
+from common.testing.processes import SAMPLE_TENANTS
+from contracts.tenant import Clearinghouse
+from edi_gateway.adapters.sftp import SftpError
+from edi_gateway.domain.acknowledgments import ParsedAcknowledgment
+from edi_gateway.service_layer.acknowledgments import AcknowledgmentPoller
+from edi_gateway.service_layer.ports import InboundFile
+from edi_gateway.service_layer.retry import RetrySchedule
+
+from ..claim_samples import CLEARINGHOUSE, TENANT
+
+CLEARINGHOUSE_CONFIG = TenantDirectory.load(SAMPLE_TENANTS).get(TENANT).clearinghouse(CLEARINGHOUSE)
+
+
+class Unreachable:
+    kind = CLEARINGHOUSE_CONFIG.transport.kind
+
+    def __init__(self) -> None:
+        self.listings: list[str] = []
+
+    async def list_new(self, clearinghouse: Clearinghouse) -> list[InboundFile]:
+        self.listings.append(clearinghouse.id)
+        raise SftpError("SFTP_UNREACHABLE", "cannot reach sftp.example:22 (OSError)")
+
+    async def mark_processed(self, clearinghouse: Clearinghouse, name: str) -> None:
+        raise AssertionError("nothing was read")
+
+
+class NoReader:
+    def read(self, content: bytes) -> ParsedAcknowledgment:
+        raise AssertionError("nothing was read")
+
+
+def no_database() -> UnitOfWork:
+    raise AssertionError("a failed listing touches no database")
+
+
+def poller(source: Unreachable, now: list[float]) -> AcknowledgmentPoller:
+    return AcknowledgmentPoller(
+        unit_of_work=no_database,
+        tenants=TenantDirectory.load(SAMPLE_TENANTS),
+        sources={source.kind: source},
+        reader=NoReader(),
+        retries=RetrySchedule(longest=4.0, clock=lambda: now[0]),
+    )
+
+
+def failures(logs: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    return [
+        (entry["error_code"], entry["retry_in_seconds"])
+        for entry in logs
+        if entry["event"] == "acknowledgment_listing_failed"
+    ]
+
+
+async def test_an_unreachable_clearinghouse_is_asked_again_only_after_its_back_off() -> None:
+    source, now = Unreachable(), [100.0]
+    polling = poller(source, now)
+    with capture_logs() as logs:
+        for second in (100.0, 100.5, 101.0, 102.0, 103.0, 107.0, 111.0):
+            now[0] = second
+            assert await polling.poll(TENANT, CLEARINGHOUSE_CONFIG) == []
+    # Asked at 100 (wait 1 s), 101 (2 s), 103 (4 s), 107 (4 s, the longest), 111.
+    assert len(source.listings) == 5
+    assert failures(logs) == [
+        ("SFTP_UNREACHABLE", 1.0),
+        ("SFTP_UNREACHABLE", 2.0),
+        ("SFTP_UNREACHABLE", 4.0),
+        ("SFTP_UNREACHABLE", 4.0),
+        ("SFTP_UNREACHABLE", 4.0),
+    ]
+    assert logs[0]["error_message"] == "cannot reach sftp.example:22 (OSError)"
+
+
+async def test_the_back_off_of_one_tenant_does_not_hold_up_another() -> None:
+    source, now = Unreachable(), [100.0]
+    polling = poller(source, now)
+    with capture_logs() as logs:
+        await polling.poll(TENANT, CLEARINGHOUSE_CONFIG)
+        await polling.poll(TENANT, CLEARINGHOUSE_CONFIG)  # waiting
+        await polling.poll("tenant-b", CLEARINGHOUSE_CONFIG)
+    assert len(source.listings) == 2
+    assert [(e["tenant_id"], e["clearinghouse_id"]) for e in logs] == [
+        (TENANT, CLEARINGHOUSE),
+        ("tenant-b", CLEARINGHOUSE),
+    ]

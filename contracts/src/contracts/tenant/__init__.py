@@ -8,6 +8,7 @@ from contracts.tenant.effective_dating import (
     NoVersionInForce,
     version_in_force,
 )
+from contracts.tenant.hl7 import Hl7AdmitEvent, Hl7Facility, Hl7Interface
 from contracts.tenant.loading import (
     ConfigProblem,
     TenantConfigError,
@@ -56,6 +57,9 @@ __all__ = [
     "EffectiveDated",
     "FilingType",
     "GroupBillingVersion",
+    "Hl7AdmitEvent",
+    "Hl7Facility",
+    "Hl7Interface",
     "InstitutionalBillingVersion",
     "InterchangeIdQualifier",
     "InterchangeParty",

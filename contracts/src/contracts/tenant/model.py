@@ -52,6 +52,7 @@ from contracts.tenant.effective_dating import (
     scopes_intersect,
     version_in_force,
 )
+from contracts.tenant.hl7 import Hl7Interface
 
 __all__ = [
     "AttendancePolicy",
@@ -627,6 +628,9 @@ class TenantConfig(TenantModel):
         description="Submit a claim as soon as it scrubs READY, without an operator's "
         "'submit' (claims then flow to the clearinghouse on the next batch window).",
     )
+    hl7: Hl7Interface | None = Field(
+        default=None, description="The HL7 v2 ADT feed of the stays service (MLLP)."
+    )
     enforce_code_assignment: bool = Field(
         default=False,
         description="A charge whose code is not assigned to its member or rendering staff "
@@ -689,6 +693,15 @@ class TenantConfig(TenantModel):
                                 f"no INSTITUTIONAL program '{program_id}'",
                             )
                         )
+        if self.hl7 is not None:
+            for index, facility in enumerate(self.hl7.facilities):
+                if facility.program_id not in institutional_ids:
+                    problems.append(
+                        (
+                            ("hl7", "facilities", index, "program_id"),
+                            f"no INSTITUTIONAL program '{facility.program_id}'",
+                        )
+                    )
         for index, ratio in enumerate(self.attendance_policy.supervision_ratios):
             if ratio.payer_id is not None and ratio.payer_id not in payer_ids:
                 problems.append(

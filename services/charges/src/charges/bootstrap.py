@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from charges.entrypoints.background import day_charge_sweep
+from charges.entrypoints.code_groups_http import CODE_GROUP_STATUSES
+from charges.entrypoints.code_groups_http import router as code_groups_router
 from charges.entrypoints.http import DOMAIN_STATUSES, router
 from charges.entrypoints.subscribers import build_handlers
 from charges.service_layer.stay_days import Clock
@@ -30,7 +32,7 @@ def build_runtime(
     runtime = ServiceRuntime(
         settings=settings,
         handlers=build_handlers(tenant, clock),
-        routers=[router],
+        routers=[router, code_groups_router],
         background=[
             day_charge_sweep(
                 clock,
@@ -38,7 +40,7 @@ def build_runtime(
                 batch_size=settings.day_charges_batch_size,
             )
         ],
-        domain_statuses=DOMAIN_STATUSES,
+        domain_statuses={**DOMAIN_STATUSES, **CODE_GROUP_STATUSES},
         title="rcm charges",
     )
     return runtime

@@ -37,7 +37,6 @@ from charges.domain.charges import (
 from charges.domain.pricing import (
     CoverageOnDate,
     bill_to,
-    code_not_assigned_issue,
     configured_payer,
     no_coverage_issue,
 )
@@ -249,8 +248,8 @@ class StayDayPlan:
                 )
             )
             rate = ZERO
-        if tenant.enforce_code_assignment:
-            issues.append(code_not_assigned_issue(revenue_code))
+        # No code-assignment check (enforce_code_assignment): a day bills a revenue code,
+        # not a CPT/HCPCS code a billing code group holds, and names no rendering staff.
         units = Decimal(1)
         return ChargeTerms(
             member_id=stay.member_id,

@@ -8,6 +8,8 @@
   modifier replacements in force on the date (HQ -> HG); nobody types one;
 - units and place of service from the program version; amount = rate x units, in cents;
 - rendering provider: the first supervisor present;
+- with the tenant's ``enforce_code_assignment``: the code assigned to the member and to the
+  rendering staff on the date (billing code groups, ``domain.code_groups``);
 - payer and coverage: the member's primary coverage in force on the date.
 
 What pricing cannot decide it names as an issue (NEEDS_FIX) instead of guessing."""
@@ -33,6 +35,7 @@ from charges.domain.charges import (
     PricingOverride,
     money,
 )
+from charges.domain.code_groups import CodeAssignmentFacts, code_assignment_issues
 from charges.domain.projections import CoveragePeriod
 from contracts.events.attendance import GroupSessionClosed
 from contracts.tenant import TenantConfig
@@ -77,9 +80,21 @@ class SessionPricing:
             acknowledged_warnings=tuple(closed.acknowledged_warnings),
         )
 
+    @property
+    def rendering_provider_id(self) -> str | None:
+        supervisors = self.closed.supervisors_present
+        return supervisors[0] if supervisors else None
+
     def terms_for(
-        self, member_id: str, coverage: CoverageOnDate, override: PricingOverride
+        self,
+        member_id: str,
+        coverage: CoverageOnDate,
+        override: PricingOverride,
+        assignment: CodeAssignmentFacts | None = None,
     ) -> ChargeTerms:
+        """``assignment``: whether the code is assigned to the member and the rendering
+        staff on the date; consulted only when the tenant enforces code assignment (then
+        None counts as "not assigned")."""
         closed = self.closed
         day = closed.session_date
         issues: list[Issue] = []
@@ -96,7 +111,13 @@ class SessionPricing:
             if issue.blocks_billing
         ]
         if self.tenant.enforce_code_assignment:
-            issues.append(code_not_assigned_issue(closed.service_code))
+            facts = assignment or CodeAssignmentFacts(
+                closed.service_code,
+                member_assigned=False,
+                staff_id=self.rendering_provider_id,
+                staff_assigned=False if self.rendering_provider_id is not None else None,
+            )
+            issues += code_assignment_issues(facts, day)
 
         modifiers: tuple[str, ...] = ()
         units = Decimal(1)
@@ -121,9 +142,7 @@ class SessionPricing:
             amount=money(rate * units),
             payer_id=payer_id,
             coverage_id=coverage_id,
-            rendering_provider_id=(
-                closed.supervisors_present[0] if closed.supervisors_present else None
-            ),
+            rendering_provider_id=self.rendering_provider_id,
             place_of_service=place_of_service,
             group=self.context(),
             issues=tuple(issues),
@@ -174,16 +193,6 @@ def configured_payer(
             )
         )
         return None
-
-
-def code_not_assigned_issue(code: str) -> Issue:
-    # Billing code assignments (seed 004) are not recorded by this service yet: with
-    # enforcement on, no assignment can be confirmed, so none is assumed.
-    return Issue(
-        IssueCode.CODE_NOT_ASSIGNED,
-        f"code {code} is not known to be assigned to the member or the rendering staff on "
-        "the date of service",
-    )
 
 
 def price_session(closed: GroupSessionClosed, tenant: TenantConfig) -> SessionPricing:

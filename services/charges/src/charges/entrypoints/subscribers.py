@@ -135,10 +135,13 @@ def _member(data: MemberUpserted) -> MemberCoverage:
     )
 
 
-async def on_provider_upserted(ctx: HandlerContext) -> None:
-    data = _data(ctx, ProviderUpserted)
-    provider = Provider(provider_id=data.provider_id, npi=data.npi, active=data.active)
-    await record_provider(ctx.uow, ctx.tenant_id, provider, _stamp(ctx))
+def provider_upserted(tenants: TenantLookup) -> EventHandler:
+    async def on_provider_upserted(ctx: HandlerContext) -> None:
+        data = _data(ctx, ProviderUpserted)
+        provider = Provider(provider_id=data.provider_id, npi=data.npi, active=data.active)
+        await record_provider(ctx.uow, ctx.tenant_id, provider, _stamp(ctx), tenants)
+
+    return on_provider_upserted
 
 
 async def on_facility_upserted(ctx: HandlerContext) -> None:
@@ -164,7 +167,7 @@ def subscriptions(
     on_stay = stay_changed(tenants, clock)
     return (
         (MEMBER_UPSERTED_V1, member_upserted(tenants)),
-        (PROVIDER_UPSERTED_V1, on_provider_upserted),
+        (PROVIDER_UPSERTED_V1, provider_upserted(tenants)),
         (FACILITY_UPSERTED_V1, on_facility_upserted),
         (GROUP_SESSION_CLOSED_V1, group_session_closed(tenants)),
         (GROUP_SESSION_REOPENED_V1, on_group_session_reopened),

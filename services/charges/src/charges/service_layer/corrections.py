@@ -1,10 +1,12 @@
 """Use cases that correct one charge, a group charge or a stay's day charge alike: an
-operator's fix (an override with its reason, or a plain re-check), an operator's void, and
-the automatic re-check of a member's charges that lacked coverage when the member's record
-(with its coverage) arrives."""
+operator's fix (an override with its reason, or a plain re-check), an operator's void, the
+automatic re-check of a member's charges that lacked coverage when the member's record
+(with its coverage) arrives, and the re-check of charges whose code was not assigned to
+their member or rendering staff (billing code groups) once it is."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,6 +19,7 @@ from charges.domain.charges import (
     IssueCode,
     PricingOverride,
 )
+from charges.domain.code_groups import CODE_ASSIGNMENT_ISSUES, AssigneeKind
 from charges.domain.pricing import price_session
 from charges.service_layer.group_sessions import TenantLookup, terms_for_member
 from charges.service_layer.recording import ChargeUpdate, Provenance, record_changes
@@ -147,16 +150,22 @@ async def void_charge(
 
 
 async def recheck_member_charges(
-    uow: UnitOfWork, tenants: TenantLookup, tenant_id: str, member_id: str, event_id: str
+    uow: UnitOfWork,
+    tenants: TenantLookup,
+    tenant_id: str,
+    member_id: str,
+    event_id: str,
+    issue_codes: Collection[str] = (IssueCode.NO_ACTIVE_COVERAGE,),
 ) -> list[Charge]:
     """Re-check the member's charges that needed a fix for want of coverage (the member's
-    coverage has just changed). Those now covered go READY (or keep other issues)."""
+    coverage has just changed), or for any of ``issue_codes``. Those now covered go READY
+    (or keep other issues)."""
     waiting = [
         c
         for c in await ChargeRepository(uow.session).needing_fix_of_member(
             tenant_id, member_id, for_update=True
         )
-        if c.terms.has_issue(IssueCode.NO_ACTIVE_COVERAGE)
+        if any(c.terms.has_issue(code) for code in issue_codes)
     ]
     if not waiting:
         return []
@@ -170,8 +179,70 @@ async def recheck_member_charges(
         tenant_id,
         updates,
         ChargeChange.RECHECKED,
-        Provenance(reason="member coverage changed", event_id=event_id),
+        Provenance(reason="member record changed", event_id=event_id),
         subject=member_id,
     )
     log.info("member_charges_rechecked", waiting=len(waiting), changed=len(changed))
     return changed
+
+
+#: Charges re-checked at most per request or assignment; the rest wait for the next one.
+RECHECK_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class CodeAssignmentRecheck:
+    checked: int  # NEEDS_FIX charges looked at
+    changed: int  # of those, priced anew (READY now, or other issues left)
+    more: bool  # more such charges wait than one re-check takes (RECHECK_LIMIT)
+
+
+async def recheck_code_assignment_charges(
+    uow: UnitOfWork,
+    tenants: TenantLookup,
+    tenant_id: str,
+    provenance: Provenance,
+    *,
+    kind: AssigneeKind | None = None,
+    assignee_id: str | None = None,
+    procedure_codes: Collection[str] | None = None,
+    limit: int = RECHECK_LIMIT,
+) -> CodeAssignmentRecheck:
+    """Re-check the charges that need a fix because their code was not assigned to their
+    member (``kind`` CLIENT) or rendering staff (STAFF), or either (None): of one client or
+    staff member, or of all; of the codes given, or of any."""
+    issue_codes: tuple[str, ...] = CODE_ASSIGNMENT_ISSUES
+    if kind is AssigneeKind.CLIENT:
+        issue_codes = (IssueCode.CODE_NOT_ASSIGNED_TO_MEMBER,)
+    elif kind is AssigneeKind.STAFF:
+        issue_codes = (IssueCode.CODE_NOT_ASSIGNED_TO_STAFF,)
+    waiting = await ChargeRepository(uow.session).needing_code_assignment(
+        tenant_id,
+        issue_codes,
+        member_id=assignee_id if kind is AssigneeKind.CLIENT else None,
+        provider_id=assignee_id if kind is AssigneeKind.STAFF else None,
+        procedure_codes=procedure_codes,
+        limit=limit + 1,
+        for_update=True,
+    )
+    more = len(waiting) > limit
+    waiting = waiting[:limit]
+    if not waiting:
+        return CodeAssignmentRecheck(0, 0, False)
+    tenant = tenants(tenant_id)
+    updates = []
+    for charge in waiting:
+        after = await _repriced(uow, tenant, charge, PricingOverride())
+        updates.append(ChargeUpdate(charge, after or charge))
+    changed = await record_changes(
+        uow,
+        tenant_id,
+        updates,
+        ChargeChange.RECHECKED,
+        provenance,
+        subject=assignee_id or tenant_id,
+    )
+    log.info(
+        "code_assignment_charges_rechecked", checked=len(waiting), changed=len(changed), more=more
+    )
+    return CodeAssignmentRecheck(len(waiting), len(changed), more)

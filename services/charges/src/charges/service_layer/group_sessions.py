@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from charges.adapters.db.charges_repository import ChargeRepository
+from charges.adapters.db.code_groups_repository import CodeGroupRepository
 from charges.adapters.db.repository import ProjectionRepository
 from charges.domain.charges import (
     Charge,
@@ -16,6 +17,7 @@ from charges.domain.charges import (
     charge_id_for,
     refuse_reopen_over_sent_claims,
 )
+from charges.domain.code_groups import CodeAssignmentFacts
 from charges.domain.pricing import CoverageOnDate, SessionPricing, price_session
 from charges.domain.sessions import SessionNotClosed
 from charges.service_layer.recording import ChargeUpdate, Provenance, record_changes
@@ -45,11 +47,20 @@ class SessionCharges:
 async def terms_for_member(
     uow: UnitOfWork, pricing: SessionPricing, member_id: str, override: PricingOverride
 ) -> ChargeTerms:
-    """One participant priced, with the primary coverage the projection knows on the date."""
+    """One participant priced, with the primary coverage the projection knows on the date
+    and, when the tenant enforces code assignment, whether the session's code is assigned
+    to the member and to the rendering staff on the date."""
+    tenant_id = pricing.tenant.tenant_id
+    day = pricing.closed.session_date
     known, coverage = await ProjectionRepository(uow.session).primary_coverage_on(
-        pricing.tenant.tenant_id, member_id, pricing.closed.session_date
+        tenant_id, member_id, day
     )
-    return pricing.terms_for(member_id, CoverageOnDate(known, coverage), override)
+    assignment: CodeAssignmentFacts | None = None
+    if pricing.tenant.enforce_code_assignment:
+        assignment = await CodeGroupRepository(uow.session).facts(
+            tenant_id, pricing.closed.service_code, member_id, pricing.rendering_provider_id, day
+        )
+    return pricing.terms_for(member_id, CoverageOnDate(known, coverage), override, assignment)
 
 
 def _publish_charged(uow: UnitOfWork, pricing: SessionPricing, charges: list[Charge]) -> None:

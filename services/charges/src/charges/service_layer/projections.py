@@ -1,12 +1,17 @@
 """Use cases that keep the projections current from the EHR feed (members, providers,
-facilities). Each runs in the unit of work of the event that carries it, inbox included."""
+facilities). Each runs in the unit of work of the event that carries it, inbox included.
+The projections also say who is an *active* client or staff member: whom "assign to all
+active" reaches, and who gets the default billing code groups when becoming active."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from charges.adapters.db.code_groups_repository import CodeGroupRepository
 from charges.adapters.db.repository import ProjectionRepository
 from charges.adapters.db.stays_repository import StayRepository
+from charges.domain.charges import IssueCode
+from charges.domain.code_groups import AssigneeKind
 from charges.domain.projections import (
     Facility,
     MemberCoverage,
@@ -14,8 +19,13 @@ from charges.domain.projections import (
     Provider,
     SourceStamp,
 )
-from charges.service_layer.corrections import recheck_member_charges
+from charges.service_layer.code_groups import assign_default_groups
+from charges.service_layer.corrections import (
+    recheck_code_assignment_charges,
+    recheck_member_charges,
+)
 from charges.service_layer.group_sessions import TenantLookup
+from charges.service_layer.recording import Provenance
 from common.db import UnitOfWork
 from common.logging import get_logger
 
@@ -38,17 +48,53 @@ async def record_member(
     tenants: TenantLookup,
 ) -> ProjectionOutcome:
     """Keep the member's coverage; when it changed, re-check the member's charges that were
-    waiting for coverage (they go READY now if it covers their date of service)."""
+    waiting for coverage (they go READY now if it covers their date of service). A member
+    who becomes active gets the default billing code groups, and the charges waiting for
+    one of their codes are re-checked too."""
+    was_active = await CodeGroupRepository(uow.session).was_active(
+        tenant_id, AssigneeKind.CLIENT, member.member_id
+    )
     written = await ProjectionRepository(uow.session).save_member(tenant_id, member, stamp)
     if written:
-        await recheck_member_charges(uow, tenants, tenant_id, member.member_id, stamp.event_id)
+        issue_codes: tuple[str, ...] = (IssueCode.NO_ACTIVE_COVERAGE,)
+        if member.active and not was_active:
+            assigned = await assign_default_groups(
+                uow, tenants, tenant_id, AssigneeKind.CLIENT, member.member_id, stamp.time
+            )
+            if assigned:
+                issue_codes += (IssueCode.CODE_NOT_ASSIGNED_TO_MEMBER,)
+        await recheck_member_charges(
+            uow, tenants, tenant_id, member.member_id, stamp.event_id, issue_codes
+        )
     return _outcome(written, "member", member.member_id)
 
 
 async def record_provider(
-    uow: UnitOfWork, tenant_id: str, provider: Provider, stamp: SourceStamp
+    uow: UnitOfWork,
+    tenant_id: str,
+    provider: Provider,
+    stamp: SourceStamp,
+    tenants: TenantLookup,
 ) -> ProjectionOutcome:
+    """Keep the provider; one who becomes active gets the default billing code groups (and
+    the charges they render that waited for one of those codes are re-checked)."""
+    was_active = await CodeGroupRepository(uow.session).was_active(
+        tenant_id, AssigneeKind.STAFF, provider.provider_id
+    )
     written = await ProjectionRepository(uow.session).save_provider(tenant_id, provider, stamp)
+    if written and provider.active and not was_active:
+        assigned = await assign_default_groups(
+            uow, tenants, tenant_id, AssigneeKind.STAFF, provider.provider_id, stamp.time
+        )
+        if assigned:
+            await recheck_code_assignment_charges(
+                uow,
+                tenants,
+                tenant_id,
+                Provenance(reason="default code groups assigned", event_id=stamp.event_id),
+                kind=AssigneeKind.STAFF,
+                assignee_id=provider.provider_id,
+            )
     return _outcome(written, "provider", provider.provider_id)
 
 

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, func, select, update
+from sqlalchemy import RowMapping, Select, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -332,6 +332,33 @@ class ChargeRepository:
             ),
             for_update,
         )
+
+    async def needing_code_assignment(
+        self,
+        tenant_id: str,
+        issue_codes: Collection[str],
+        *,
+        member_id: str | None = None,
+        provider_id: str | None = None,
+        procedure_codes: Collection[str] | None = None,
+        limit: int,
+        for_update: bool = False,
+    ) -> list[Charge]:
+        """NEEDS_FIX charges with any of ``issue_codes`` (code-assignment issues), of the
+        member / rendering provider / procedure codes when given; at most ``limit``."""
+        c = CHARGE.c
+        query = select(CHARGE).where(
+            c.tenant_id == tenant_id,
+            c.status == ChargeStatus.NEEDS_FIX.value,
+            or_(*(c.issues.contains([{"code": code}]) for code in sorted(issue_codes))),
+        )
+        if member_id is not None:
+            query = query.where(c.member_id == member_id)
+        if provider_id is not None:
+            query = query.where(c.rendering_provider_id == provider_id)
+        if procedure_codes is not None:
+            query = query.where(c.procedure_code.in_(sorted(procedure_codes)))
+        return await self._charges(query.limit(limit), for_update)
 
     @staticmethod
     def _filtered(tenant_id: str, where: ChargeFilter) -> Select[Any]:

@@ -4,7 +4,9 @@ Projections carry the stamp (``source_event_time``, ``source_event_id``) of the 
 came from; see ``domain.projections.SourceStamp``. Charges carry ``charge_version`` (the
 optimistic version every change bumps); ``charge_history`` keeps every version, append-only;
 ``group_session`` keeps the last close priced and the last reopen applied per session;
-``stay`` keeps the newest stay version seen and how far its day charges are written."""
+``stay`` keeps the newest stay version seen and how far its day charges are written;
+``billing_code_group`` (with its codes), ``code_assignment`` and the append-only
+``billing_code_group_audit`` keep the billing code groups of seed 004."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
@@ -298,6 +301,154 @@ class ChargeHistoryRow(ChargesTable, table=True):
     )
 
 
+class BillingCodeGroupRow(ChargesTable, table=True):
+    """A billing code group (seed 004). Deleted groups are kept (``deleted_at``): their
+    id stays on the assignments made from them and their name is free again."""
+
+    __tablename__ = "billing_code_group"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "group_id", name="uq_billing_code_group_tenant_group"),
+        # One live group per name per tenant, case and spacing aside (name_key).
+        Index(
+            "uq_billing_code_group_name",
+            "tenant_id",
+            "name_key",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        CheckConstraint("group_version >= 1", name="ck_billing_code_group_version"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    group_id: str = Field(sa_column=Column(String(64), nullable=False))
+    name: str = Field(sa_column=Column(String(100), nullable=False))
+    name_key: str = Field(sa_column=Column(String(100), nullable=False))
+    active: bool = Field(sa_column=Column(Boolean, nullable=False))
+    is_default: bool = Field(sa_column=Column(Boolean, nullable=False))
+    default_since: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+    group_version: int = Field(sa_column=Column(Integer, nullable=False))
+    created_by: str = Field(sa_column=Column(String(128), nullable=False))
+    created_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    updated_by: str = Field(sa_column=Column(String(128), nullable=False))
+    updated_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    deleted_by: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    deleted_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class BillingCodeGroupCodeRow(ChargesTable, table=True):
+    """A code a group holds."""
+
+    __tablename__ = "billing_code_group_code"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "group_id", "code", name="uq_billing_code_group_code_group_code"
+        ),
+        ForeignKeyConstraint(
+            ["tenant_id", "group_id"],
+            [
+                f"{SERVICE_SCHEMA}.billing_code_group.tenant_id",
+                f"{SERVICE_SCHEMA}.billing_code_group.group_id",
+            ],
+            name="fk_billing_code_group_code_group",
+        ),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    group_id: str = Field(sa_column=Column(String(64), nullable=False))
+    code: str = Field(sa_column=Column(String(5), nullable=False))
+    added_by: str = Field(sa_column=Column(String(128), nullable=False))
+    added_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class CodeAssignmentRow(ChargesTable, table=True):
+    """A code assigned to a client (member) or a staff member (provider) from
+    ``effective_from`` through ``effective_through`` (inclusive; NULL: open-ended), with
+    who assigned it and when, and who ended it and when. Never deleted: undone only by
+    ending it. ``group_id`` is the group it was assigned from (provenance only).
+
+    One row per period: repeating an assignment with the same dates hits
+    ``uq_code_assignment_period`` and writes nothing. An assignment ended before its first
+    day keeps ``effective_through = effective_from - 1``: never in force."""
+
+    __tablename__ = "code_assignment"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id",
+            "assignee_kind",
+            "assignee_id",
+            "code",
+            "effective_from",
+            "effective_through",
+            name="uq_code_assignment_period",
+            postgresql_nulls_not_distinct=True,
+        ),
+        CheckConstraint(
+            "effective_through IS NULL OR effective_through >= effective_from - 1",
+            name="ck_code_assignment_dates",
+        ),
+        CheckConstraint("assignee_kind IN ('CLIENT', 'STAFF')", name="ck_code_assignment_kind"),
+        Index("ix_code_assignment_group", "tenant_id", "group_id"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    assignee_kind: str = Field(sa_column=Column(String(8), nullable=False))
+    assignee_id: str = Field(sa_column=Column(String(64), nullable=False))
+    code: str = Field(sa_column=Column(String(5), nullable=False))
+    effective_from: date = Field(sa_column=Column(Date, nullable=False))
+    effective_through: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    group_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    assigned_by: str = Field(sa_column=Column(String(128), nullable=False))
+    assigned_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    ended_by: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    ended_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
+
+
+class BillingCodeGroupAuditRow(ChargesTable, table=True):
+    """Every change to a group and every assign / end action, with who, when and what
+    (counts, dates, codes; ids, no PHI). Append-only."""
+
+    __tablename__ = "billing_code_group_audit"
+    __table_args__ = (
+        Index("ix_billing_code_group_audit_group", "tenant_id", "group_id"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
+    tenant_id: str = Field(sa_column=Column(String(64), nullable=False))
+    group_id: str = Field(sa_column=Column(String(64), nullable=False))
+    action: str = Field(sa_column=Column(String(32), nullable=False))
+    actor: str = Field(sa_column=Column(String(128), nullable=False))
+    details: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    recorded_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
 MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
 MEMBER_COVERAGE: Table = MemberCoverageRow.__table__  # type: ignore[attr-defined]
 PROVIDER: Table = ProviderRow.__table__  # type: ignore[attr-defined]
@@ -306,3 +457,7 @@ GROUP_SESSION: Table = GroupSessionRow.__table__  # type: ignore[attr-defined]
 STAY: Table = StayRow.__table__  # type: ignore[attr-defined]
 CHARGE: Table = ChargeRow.__table__  # type: ignore[attr-defined]
 CHARGE_HISTORY: Table = ChargeHistoryRow.__table__  # type: ignore[attr-defined]
+BILLING_CODE_GROUP: Table = BillingCodeGroupRow.__table__  # type: ignore[attr-defined]
+BILLING_CODE_GROUP_CODE: Table = BillingCodeGroupCodeRow.__table__  # type: ignore[attr-defined]
+CODE_ASSIGNMENT: Table = CodeAssignmentRow.__table__  # type: ignore[attr-defined]
+BILLING_CODE_GROUP_AUDIT: Table = BillingCodeGroupAuditRow.__table__  # type: ignore[attr-defined]

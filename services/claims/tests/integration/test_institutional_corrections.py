@@ -182,8 +182,23 @@ def day_charge(
     }
 
 
-def recorded(charges: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"change": "BUILT", "reason": None, "charges": charges}
+def recorded(charges: list[dict[str, Any]], change: str = "BUILT") -> dict[str, Any]:
+    return {"change": change, "reason": None, "charges": charges}
+
+
+def january_echo(stay_id: str, member_id: str, *, leave: bool) -> dict[str, Any]:
+    """The charges service's echo of January's void: its day charges READY again, one
+    version on, billing what they billed."""
+    on_leave = days("2026-01-20", "2026-01-22") if leave else []
+    return recorded(
+        [
+            day_charge(
+                stay_id, member_id, d, leave=d in on_leave, version=3 if d in on_leave else 2
+            )
+            for d in days("2026-01-10", "2026-01-31")
+        ],
+        change="CLAIMED",
+    )
 
 
 def bearer(token: Token, scopes: list[str] = WRITE) -> dict[str, str]:
@@ -374,6 +389,15 @@ async def test_a_late_leave_on_a_submitted_cycle_is_voided_and_rebuilt_fresh(
     assert void["institutional"]["occurrence_spans"] == []  # the content that was sent
     assert void["total_charge"] == "6600.00"
     assert void["institutional"]["type_of_bill"] == "86"
+    # The void alone bills nothing again: its days wait for the operator's rebuild.
+    assert reversed_["held_for_rebuild"] is True
+    member_id = reversed_["member_id"]
+    await send(CHARGES_RECORDED_V1, january_echo(stay_id, member_id, leave=True))
+    await send(MEMBER_UPSERTED_V1, member_data(member_id))  # anything later, unrelated
+    live = {c["claim_id"] for c in await stay_claims(client, token, stay_id)}
+    assert live == {claim_id, february["claim_id"]}
+    held = await detail(client, token, claim_id)
+    assert (held["held_for_rebuild"], len(held["held_charge_ids"])) == (True, 22)
 
     response = await post(client, token, claim_id, "rebuild")
     assert response.status_code == 200, response.text
@@ -391,7 +415,8 @@ async def test_a_late_leave_on_a_submitted_cycle_is_voided_and_rebuilt_fresh(
         {"code": "74", "start": "2026-01-20", "end": "2026-01-22"}
     ]
     assert value_codes(original) == {"80": Decimal(19), "81": Decimal(3)}
-    assert (await detail(client, token, claim_id))["superseded_by"] == fresh["claim_id"]
+    rebuilt = await detail(client, token, claim_id)
+    assert (rebuilt["superseded_by"], rebuilt["held_for_rebuild"]) == (fresh["claim_id"], False)
     live = [c["claim_id"] for c in await stay_claims(client, token, stay_id)]
     assert set(live) == {claim_id, fresh["claim_id"], february["claim_id"]}
     again = await post(client, token, claim_id, "rebuild")
@@ -400,6 +425,51 @@ async def test_a_late_leave_on_a_submitted_cycle_is_voided_and_rebuilt_fresh(
     # A reversed claim is not replaced.
     refused = await post(client, token, claim_id, "replace", "x")
     assert (refused.status_code, refused.json()["code"]) == (409, "CLAIM_NOT_REPLACEABLE")
+
+
+async def test_a_voided_cycle_is_billed_afresh_by_itself_once_the_stay_changes(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    stay_id, member_id, january, february = await billed_stay(send, client, token)
+    claim_id = january["claim_id"]
+    response = await post(client, token, claim_id, "reverse", "leave to record")
+    assert response.status_code == 200, response.text
+    await send(CHARGES_RECORDED_V1, january_echo(stay_id, member_id, leave=False))
+    live = {c["claim_id"] for c in await stay_claims(client, token, stay_id)}
+    assert live == {claim_id, february["claim_id"]}
+
+    # After the void, the leave 01-20 .. 01-23 is recorded and its days rewritten.
+    corrected = {
+        **stay_data(stay_id, member_id, 3, leaves=LATE_LEAVE, discharge=DISCHARGE),
+        "correction_kind": "LEAVE_CHANGED",
+        "leave_id": "loa-late",
+        "affected_from": "2026-01-20",
+        "affected_through": "2026-01-22",
+    }
+    await send(STAYS_STAY_CORRECTED_V1, corrected)
+    rewritten = [
+        day_charge(stay_id, member_id, d, leave=True, version=3)
+        for d in days("2026-01-20", "2026-01-22")
+    ]
+    await send(CHARGES_RECORDED_V1, recorded(rewritten))
+
+    [fresh] = [
+        c
+        for c in await stay_claims(client, token, stay_id)
+        if c["claim_id"] not in (claim_id, february["claim_id"])
+    ]
+    body = await detail(client, token, fresh["claim_id"])
+    assert (body["status"], body["frequency_code"], body["total_charge"]) == (
+        "SUBMITTED",
+        "2",
+        "5700.00",
+    )
+    assert [(ln["revenue_code"], ln["units"]) for ln in body["institutional_lines"]] == [
+        ("1001", "19"),
+        ("0183", "3"),
+    ]
+    assert (await detail(client, token, claim_id))["held_for_rebuild"] is False
+    assert (await detail(client, token, february["claim_id"]))["claim_version"] == 1
 
 
 async def test_an_acknowledgment_of_a_stale_cycle_claim_leaves_it_waiting_for_a_void(

@@ -476,6 +476,104 @@ async def test_a_forced_attendance_change_is_voided_and_rebuilt_or_replaced(
     assert (unchanged.status_code, unchanged.json()["code"]) == (409, "NOTHING_CHANGED")
 
 
+# --------------------------------------------------------------------------- held after a void
+
+
+async def claims_of(client: httpx.AsyncClient, token: Token, member_id: str) -> list[str]:
+    response = await client.get(
+        "/v1/claims", params={"member_id": member_id}, headers=bearer(token, scopes=READ)
+    )
+    assert response.status_code == 200, response.text
+    return [c["claim_id"] for c in response.json()["items"]]
+
+
+async def reversed_and_echoed(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> tuple[str, str, str, str]:
+    """A member's $40.00 claim of a billed 6-member session, ACCEPTED, then reversed (the
+    order SPEC 3 asks before a forced attendance change), and the charges service's echo
+    of the void: the charge READY again as version 2, billing the same $40.00. Nothing
+    bills it again. Returns (provider, session, member, reversed claim id)."""
+    run = run_id()
+    provider, session_id, [member] = await billed_session(send, run, 1)
+    claim = await claim_of(client, token, member)
+    await send(EDI_CLAIM_ACCEPTED_V1, acknowledgment(EDI_CLAIM_ACCEPTED_V1, claim))
+    response = await post(client, token, claim["claim_id"], "reverse", "attendance to correct")
+    assert response.status_code == 200, response.text
+    assert response.json()["held_for_rebuild"] is True
+    echo = charge_data(member, session_id, provider, version=2)
+    await send(CHARGES_RECORDED_V1, recorded(echo, change="CLAIMED"))
+    # Something unrelated goes through after it: by then any build would have happened.
+    other = sample(PROVIDER_UPSERTED_V1)
+    other.update(provider_id=f"prov-other-{run}", npi="1700000007")
+    await send(PROVIDER_UPSERTED_V1, other)
+    assert await claims_of(client, token, member) == [claim["claim_id"]]
+    return provider, session_id, member, claim["claim_id"]
+
+
+async def test_a_reversed_claims_charges_wait_for_the_operators_rebuild(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    _, session_id, member, claim_id = await reversed_and_echoed(send, client, token)
+    body = await detail(client, token, claim_id)
+    assert (body["status"], body["held_for_rebuild"]) == ("REVERSED", True)
+    assert body["held_charge_ids"] == [f"ch-{session_id}-{member}"]
+    sent = await outbox(runtime, CLAIM_SUBMITTED_V1, claim_id)
+    assert [m["frequency_code"] for m in sent] == ["1", "8"]  # the original, its void
+    # An operator's build of the member's claims leaves the held charge alone too.
+    built = await client.post("/v1/claims/build", json={"member_id": member}, headers=bearer(token))
+    assert built.status_code == 200, built.text
+    assert await claims_of(client, token, member) == [claim_id]
+
+    response = await post(client, token, claim_id, "rebuild", None)
+    assert response.status_code == 200, response.text
+    fresh = response.json()
+    assert fresh["claim_id"] != claim_id
+    assert (fresh["status"], fresh["claim_version"], fresh["total_charge"]) == (
+        "SUBMITTED",
+        1,
+        "40.00",
+    )
+    [original] = await outbox(runtime, CLAIM_SUBMITTED_V1, fresh["claim_id"])
+    assert (original["frequency_code"], original["original_reference"]) == ("1", None)
+    body = await detail(client, token, claim_id)
+    assert (body["held_for_rebuild"], body["held_charge_ids"]) == (False, [])
+    assert body["superseded_by"] == fresh["claim_id"]
+
+
+async def test_a_held_charge_corrected_after_the_reverse_is_billed_afresh_by_itself(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    provider, session_id, member, claim_id = await reversed_and_echoed(send, client, token)
+    # The forced attendance change: 5 billable members now (Small, $50.00), version 3.
+    corrected = charge_data(
+        member, session_id, provider, version=3, billable_count=5, band="Small", amount="50.00"
+    )
+    await send(CHARGES_RECORDED_V1, recorded(corrected))
+
+    [fresh_id] = [c for c in await claims_of(client, token, member) if c != claim_id]
+    fresh = await detail(client, token, fresh_id)
+    assert (fresh["status"], fresh["total_charge"]) == ("SUBMITTED", "50.00")
+    [line] = fresh["lines"]
+    assert (line["charge_id"], line["charge_version"]) == (f"ch-{session_id}-{member}", 3)
+    [original] = await outbox(runtime, CLAIM_SUBMITTED_V1, fresh_id)
+    assert original["frequency_code"] == "1"
+    assert (await detail(client, token, claim_id))["held_for_rebuild"] is False
+
+
+async def test_a_held_charge_voided_after_the_reverse_is_never_billed_again(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    provider, session_id, member, claim_id = await reversed_and_echoed(send, client, token)
+    voided = charge_data(member, session_id, provider, version=3, status="VOID")
+    await send(CHARGES_RECORDED_V1, recorded(voided, change="VOIDED"))
+
+    assert await claims_of(client, token, member) == [claim_id]
+    assert (await detail(client, token, claim_id))["held_for_rebuild"] is False
+    nothing = await post(client, token, claim_id, "rebuild", None)
+    assert (nothing.status_code, nothing.json()["code"]) == (409, "NOTHING_TO_REBUILD")
+
+
 # --------------------------------------------------------------------------- refusals
 
 

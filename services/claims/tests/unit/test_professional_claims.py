@@ -17,7 +17,13 @@ from claims.domain.building import (
     claim_key_for,
     plan_claim_assignment,
 )
-from claims.domain.charges import ChargeOnFile, ChargeRouting, GroupContext, Holder
+from claims.domain.charges import (
+    ChargeOnFile,
+    ChargeRouting,
+    GroupContext,
+    Holder,
+    hold_outlasts,
+)
 from claims.domain.charges import route_charge_change as route
 from claims.domain.claims import (
     ClaimStatus,
@@ -337,6 +343,19 @@ def test_a_ready_charge_on_no_claim_joins_one() -> None:
 def test_a_needs_fix_or_institutional_charge_joins_nothing() -> None:
     assert route(charge(status="NEEDS_FIX"), None, None) is ChargeRouting.NOTHING
     assert route(charge(filing_type="INSTITUTIONAL"), None, None) is ChargeRouting.NOTHING
+
+
+def test_a_charge_held_after_a_void_stays_held_through_the_echo_of_the_void() -> None:
+    billed = charge(status="BILLED")
+    assert hold_outlasts(charge(charge_version=2), billed)
+
+
+def test_a_charge_held_after_a_void_is_let_go_once_it_bills_differently_or_not_at_all() -> None:
+    billed = charge(status="BILLED")
+    corrected = charge(charge_version=3, amount=Decimal("40.00"), rate=Decimal("40.00"))
+    assert not hold_outlasts(corrected, billed)
+    assert not hold_outlasts(charge(status="VOID"), billed)
+    assert not hold_outlasts(charge(status="NEEDS_FIX"), billed)
 
 
 def test_a_voided_charge_leaves_its_draft_or_ready_claim() -> None:

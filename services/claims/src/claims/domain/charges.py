@@ -35,6 +35,17 @@ class GroupContext:
 
 
 @dataclass(frozen=True)
+class ReverseHold:
+    """The claim that billed the charge was voided (reversed): until the charge changes
+    (or, for a day charge, its stay does) or an operator rebuilds that claim, no
+    automatic build bills it again; a void followed by the same claim is never what the
+    void was for, and it would lock a forced attendance change out for good (SPEC 3)."""
+
+    claim_id: str
+    charge_version: int  # the version the claim billed when it was voided
+
+
+@dataclass(frozen=True)
 class ChargeOnFile:
     charge_id: str
     charge_version: int
@@ -61,6 +72,7 @@ class ChargeOnFile:
     covered: bool = True  # False for a leave-of-absence (non-covered) day
     stay_id: str | None = None  # the stay a PER_DIEM charge bills a day of
     issue_codes: tuple[str, ...] = ()  # why a NEEDS_FIX charge needs a fix
+    hold: ReverseHold | None = None  # kept by this service, never printed
 
     @property
     def joins_professional_claims(self) -> bool:
@@ -80,6 +92,14 @@ class ChargeOnFile:
         """True when a claim line built from either is the same (the charges service's
         ON_CLAIM echo of a charge changes nothing a claim prints)."""
         return _printed(self) == _printed(other)
+
+
+def hold_outlasts(charge: ChargeOnFile, previous: ChargeOnFile) -> bool:
+    """Whether a charge held after its claim's void stays held through ``charge``, a newer
+    version than ``previous``: yes while it bills just as before (the charges service's
+    READY-again echo of the void, a late ON_CLAIM or BILLED echo); no once it bills
+    differently (a corrected amount) or not at all (VOID, NEEDS_FIX)."""
+    return charge.status in BILLABLE_STATUSES and charge.prints_like(previous)
 
 
 def _printed(charge: ChargeOnFile) -> tuple[object, ...]:

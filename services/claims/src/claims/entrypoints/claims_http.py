@@ -281,6 +281,15 @@ class ClaimDetailOut(ClaimOut):
         description="REF*1K of the newest version a 277CA numbered"
     )
     overrides: list[OverrideOut] = Field(description="reverses and replacements, oldest first")
+    held_for_rebuild: bool = Field(
+        default=False,
+        description="after a reverse: its charges (837I: its days) are held, and no automatic "
+        "build bills them again until they change (837I: until the stay changes) or "
+        "POST /v1/claims/{claim_id}/rebuild builds the fresh original from them",
+    )
+    held_charge_ids: list[str] = Field(
+        default_factory=list, description="the charges held for the rebuild of this claim"
+    )
     institutional: InstitutionalOut | None = Field(
         default=None, description="837I: the institutional context the claim reports"
     )
@@ -712,6 +721,8 @@ def detail_out(detail: ClaimDetail) -> ClaimDetailOut:
         ],
         payer_claim_control_number=numbered[max(numbered)] if numbered else None,
         overrides=[OverrideOut(**dataclasses.asdict(o)) for o in detail.overrides],
+        held_for_rebuild=bool(detail.held_charge_ids) and detail.summary.superseded_by is None,
+        held_charge_ids=detail.held_charge_ids,
         status_history=[
             StatusChangeOut(
                 claim_version=c.version,
@@ -860,7 +871,8 @@ def build_claims_router(deps: ClaimsDependencies) -> APIRouter:
         summary="Void a claim that left our hands (SUBMITTED, ACCEPTED, or STALE waiting for a "
         "reversal): its next version repeats the last one sent with frequency 8 (837I: type of "
         "bill digit 8) and REF*F8 (the payer's claim control number from a 277CA, else our "
-        "patient control number); the claim is REVERSED and its charges are free for a rebuild. "
+        "patient control number); the claim is REVERSED and its charges are held "
+        "(held_for_rebuild) until they change or it is rebuilt. "
         "Audit-logged with the caller and the reason.",
         responses=_problems(
             {

@@ -231,6 +231,7 @@ class StayOutcome:
     blocked: list[BlockedCycle] = field(default_factory=list)
     open_cycles: list[Cycle] = field(default_factory=list)
     waiting: list[Cycle] = field(default_factory=list)  # closed, ready, auto-build off
+    held: list[Cycle] = field(default_factory=list)  # days held after a void, not rebuilt
 
     def touch(self, claim_id: str) -> None:
         if claim_id not in self.touched:
@@ -531,6 +532,16 @@ async def _settle(
             outcome.open_cycles.append(cycle)
         elif blocked:
             outcome.blocked.append(BlockedCycle(cycle.first_day, cycle.last_day, tuple(blocked)))
+        elif voided := sorted({c.hold.claim_id for c in facts.charges_for(cycle) if c.hold}):
+            # Days of a voided claim: billed again only when the stay or their day charges
+            # change, or when the operator rebuilds that claim (which lets them go).
+            outcome.held.append(cycle)
+            log.info(
+                "cycle_held_after_reverse",
+                stay_id=facts.stay_id,
+                cycle_from=cycle.first_day.isoformat(),
+                voided_claims=voided,
+            )
         elif trigger.requested or facts.auto_builds(cycle):
             await _open_and_build(uow, deps, facts, cycle, trigger, outcome)
         else:
@@ -902,6 +913,11 @@ async def apply_stay_update(
         log.warning("stay_not_billed_tenant_not_configured", stay_id=stay.stay_id)
         return
     changes = describe_stay_change(previous, stay, version=stay.stay_version)
+    if changes:
+        # The stay changed after a void: the days held for a rebuild are billed afresh.
+        released = await ClaimRepository(uow.session).release_stay_holds(tenant_id, stay.stay_id)
+        if released:
+            log.info("stay_holds_released", stay_id=stay.stay_id, charges=len(released))
     await reconcile_stay(
         uow, deps, tenant_id, stay.stay_id, Trigger(BuildReason.STAY_CHANGED, changes)
     )
@@ -1137,6 +1153,7 @@ async def _rebuild_afresh(
         claim.released = True
         await repository.hold_charges(tenant_id, claim.claim_id, [])
         await repository.update_cycle_claim(tenant_id, claim)
+    await ClaimRepository(uow.session).release_holds_of(tenant_id, claim.claim_id)
     outcome = await reconcile_stay(
         uow, deps, tenant_id, claim.stay_id, Trigger(BuildReason.REQUESTED, requested=True)
     )
@@ -1199,7 +1216,8 @@ async def reverse_cycle_claim(
 ) -> CycleClaim:
     """Void the cycle claim at the payer: its next version repeats the last one sent with
     the type of bill's frequency digit 8 and the original's reference; the claim is
-    REVERSED, and its days and day charges are free for a fresh claim (a rebuild)."""
+    REVERSED, and its days and day charges are held: no automatic build bills them until
+    the stay or their day charges change, or an operator rebuilds it."""
     claim = await _cycle_claim_to_correct(uow, tenant_id, claim_id, OverrideAction.REVERSE)
     repository = InstitutionalRepository(uow.session)
     sent = await repository.version_content(tenant_id, claim_id, claim.version)
@@ -1241,6 +1259,9 @@ async def reverse_cycle_claim(
     )
     await repository.update_cycle_claim(tenant_id, claim)
     await repository.hold_charges(tenant_id, claim_id, [])
+    # Its day charges go back to READY (the charges service's echo of this status): that
+    # alone must not bill the cycle again (the payer would get the void and the same claim).
+    await ClaimRepository(uow.session).hold_after_reverse(tenant_id, claim_id, void.charge_ids)
     await ClaimRepository(uow.session).add_status_change(
         tenant_id,
         claim_id,
@@ -1258,7 +1279,7 @@ async def reverse_cycle_claim(
         previous,
         void.charge_ids,
         [VOID_REASON],
-        "voided (frequency 8); its days are free for a fresh claim",
+        "voided (frequency 8); its days wait for a rebuild (or a change of the stay)",
     )
     await audit(
         uow,

@@ -25,7 +25,14 @@ from claims.domain.building import (
     claim_key_for,
     plan_claim_assignment,
 )
-from claims.domain.charges import ChargeOnFile, ChargeRouting, Holder, route_charge_change
+from claims.domain.charges import (
+    ChargeOnFile,
+    ChargeRouting,
+    Holder,
+    ReverseHold,
+    hold_outlasts,
+    route_charge_change,
+)
 from claims.domain.claims import (
     ClaimLine,
     ClaimRuleViolation,
@@ -143,6 +150,13 @@ async def record_charges(
                 kept_version=previous.charge_version if previous else None,
             )
             continue
+        held = (
+            previous is not None
+            and previous.hold is not None
+            and await _still_held(repository, tenant_id, charge, previous, previous.hold)
+        )
+        if held and not charge.bills_a_stay:
+            continue  # its claim was voided: it waits for a rebuild (a day: its cycle does)
         if charge.bills_a_stay:
             # A day of a stay: it goes on its cycle's 837I claim, decided stay by stay.
             for version in (charge, previous):
@@ -174,6 +188,38 @@ async def record_charges(
     for claim_id in sorted(stale):
         await _mark_stale(uow, tenant_id, claim_id, stale[claim_id])
     await institutional.day_charges_changed(uow, deps, tenant_id, stays)
+
+
+async def _still_held(
+    repository: ClaimRepository,
+    tenant_id: str,
+    charge: ChargeOnFile,
+    previous: ChargeOnFile,
+    hold: ReverseHold,
+) -> bool:
+    """A newer version of a charge held after its claim's void: held still while it bills
+    as before (the charges service's echo of the void); let go once it changes. A day
+    charge that changes lets its whole voided cycle go: the cycle bills differently now."""
+    if hold_outlasts(charge, previous):
+        log.info(
+            "charge_held_after_reverse",
+            charge_id=charge.charge_id,
+            charge_version=charge.charge_version,
+            claim_id=hold.claim_id,
+        )
+        return True
+    if charge.bills_a_stay:
+        await repository.release_holds_of(tenant_id, hold.claim_id)
+    else:
+        await repository.release_hold(tenant_id, [charge.charge_id])
+    log.info(
+        "charge_hold_released",
+        charge_id=charge.charge_id,
+        charge_version=charge.charge_version,
+        claim_id=hold.claim_id,
+        cause="charge_changed",
+    )
+    return False
 
 
 async def _assign(
@@ -718,7 +764,7 @@ async def reverse_professional_claim(
 ) -> ProfessionalClaim:
     """Void the claim at the payer: its next version repeats the last one sent, with
     frequency 8 and the original's reference; the claim is REVERSED and its charges are
-    free for a fresh claim (a rebuild)."""
+    held: no automatic build bills them until they change or an operator rebuilds it."""
     repository, claim = await _claim_to_correct(uow, tenant_id, claim_id, OverrideAction.REVERSE)
     sent = await repository.version_content(tenant_id, claim_id, claim.version)
     if sent is None:
@@ -755,7 +801,10 @@ async def reverse_professional_claim(
     await repository.update_claim(
         tenant_id, claim, reversal_needed=False, frequency_code=VOID, released=True
     )
-    await repository.release_charges(tenant_id, claim_id)
+    released = await repository.release_charges(tenant_id, claim_id)
+    # The charges go back to READY (the charges service's echo of this status): that alone
+    # must not bill them again, or the payer gets the void and the same claim once more.
+    await repository.hold_after_reverse(tenant_id, claim_id, released)
     await repository.add_status_change(
         tenant_id,
         claim_id,
@@ -773,7 +822,7 @@ async def reverse_professional_claim(
         previous,
         void.lines,
         reason_codes=[VOID_REASON],
-        reason="voided (frequency 8); its charges are free for a fresh claim",
+        reason="voided (frequency 8); its charges wait for a rebuild (or their next change)",
     )
     await audit(
         uow,
@@ -930,9 +979,10 @@ async def replace_professional_claim(
 async def _rebuild_afresh(
     uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, found: ProfessionalClaim
 ) -> list[str]:
-    """After a void (or a rejection): the charges the claim billed, as they are now, go on
-    a fresh original (a new claim id and patient control number, frequency 1), built and
-    scrubbed as usual (submitted at once when the tenant auto-submits)."""
+    """After a void (or a rejection): the charges the claim billed, as they are now (held
+    since the void: the rebuild lets them go), go on a fresh original (a new claim id and
+    patient control number, frequency 1), built and scrubbed as usual (submitted at once
+    when the tenant auto-submits)."""
     repository = ClaimRepository(uow.session)
     await repository.lock_member(tenant_id, found.key.member_id)
     claim = await repository.get_claim(tenant_id, found.claim_id, for_update=True)
@@ -948,6 +998,7 @@ async def _rebuild_afresh(
     lines = await repository.version_lines(tenant_id, claim.claim_id, claim.version)
     charge_ids = sorted({line.charge_id for line in lines})
     await repository.release_charges(tenant_id, claim.claim_id)
+    await repository.release_holds_of(tenant_id, claim.claim_id)
     tenant = deps.tenant_config(tenant_id)
     held = await repository.holders(tenant_id, charge_ids)
     free = [

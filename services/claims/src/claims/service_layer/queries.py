@@ -57,6 +57,8 @@ class ClaimDetail:
     edits: InstitutionalEdits = NO_EDITS
     acknowledgments: list[AcknowledgmentRow] = field(default_factory=list)
     overrides: list[OverrideRow] = field(default_factory=list)
+    # After a void: the charges that wait for its rebuild (or their next change).
+    held_charge_ids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ async def claim_detail(session: AsyncSession, tenant_id: str, claim_id: str) -> 
         edits=edits,
         acknowledgments=await corrections.acknowledgments(tenant_id, claim_id),
         overrides=await corrections.overrides(tenant_id, claim_id),
+        held_charge_ids=await repository.held_after_reverse_of(tenant_id, claim_id),
     )
 
 

@@ -29,7 +29,12 @@ from claims.adapters.db.tables import (
     PCN_SEQUENCE,
 )
 from claims.domain.building import OpenClaim
-from claims.domain.charges import ChargeOnFile, GroupContext
+from claims.domain.charges import (
+    BILLABLE_STATUSES,
+    ChargeOnFile,
+    GroupContext,
+    ReverseHold,
+)
 from claims.domain.claims import (
     Address,
     BillingProviderParty,
@@ -166,6 +171,9 @@ def _charge(row: RowMapping) -> ChargeOnFile:
         covered=row["covered"],
         stay_id=row["source_id"] if row["source_kind"] != GROUP_SESSION else None,
         issue_codes=tuple(row["issue_codes"]),
+        hold=None
+        if row["held_after_reverse_of"] is None
+        else ReverseHold(row["held_after_reverse_of"], row["held_at_version"]),
     )
 
 
@@ -411,6 +419,7 @@ class ClaimRepository:
             CHARGE.c.filing_type == "PROFESSIONAL",
             CHARGE.c.kind != "PER_DIEM",
             CHARGE.c.payer_id.is_not(None),
+            CHARGE.c.held_after_reverse_of.is_(None),
             ~held.exists(),
         )
         if period_from is not None:
@@ -613,6 +622,67 @@ class ClaimRepository:
             .returning(CLAIM_CHARGE.c.charge_id)
         )
         return sorted(rows.scalars())
+
+    async def hold_after_reverse(
+        self, tenant_id: str, claim_id: str, charge_ids: Sequence[str]
+    ) -> list[str]:
+        """The voided claim's charges that are still billable wait for a rebuild of it (or
+        their next change), at the version they are now. Returns them."""
+        if not charge_ids:
+            return []
+        rows = await self._session.execute(
+            update(CHARGE)
+            .where(
+                CHARGE.c.tenant_id == tenant_id,
+                CHARGE.c.charge_id.in_(list(charge_ids)),
+                CHARGE.c.status.in_(sorted(BILLABLE_STATUSES)),
+            )
+            .values(held_after_reverse_of=claim_id, held_at_version=CHARGE.c.charge_version)
+            .returning(CHARGE.c.charge_id)
+        )
+        return sorted(rows.scalars())
+
+    async def release_hold(self, tenant_id: str, charge_ids: Sequence[str]) -> None:
+        if charge_ids:
+            await self._session.execute(
+                update(CHARGE)
+                .where(CHARGE.c.tenant_id == tenant_id, CHARGE.c.charge_id.in_(list(charge_ids)))
+                .values(held_after_reverse_of=None, held_at_version=None)
+            )
+
+    async def release_holds_of(self, tenant_id: str, claim_id: str) -> list[str]:
+        """Every charge held after the void of ``claim_id`` is free again. Returns them."""
+        rows = await self._session.execute(
+            update(CHARGE)
+            .where(CHARGE.c.tenant_id == tenant_id, CHARGE.c.held_after_reverse_of == claim_id)
+            .values(held_after_reverse_of=None, held_at_version=None)
+            .returning(CHARGE.c.charge_id)
+        )
+        return sorted(rows.scalars())
+
+    async def release_stay_holds(self, tenant_id: str, stay_id: str) -> list[str]:
+        """The stay changed: its day charges held after a cycle void are free again."""
+        rows = await self._session.execute(
+            update(CHARGE)
+            .where(
+                CHARGE.c.tenant_id == tenant_id,
+                CHARGE.c.source_id == stay_id,
+                CHARGE.c.kind == "PER_DIEM",
+                CHARGE.c.held_after_reverse_of.is_not(None),
+            )
+            .values(held_after_reverse_of=None, held_at_version=None)
+            .returning(CHARGE.c.charge_id)
+        )
+        return sorted(rows.scalars())
+
+    async def held_after_reverse_of(self, tenant_id: str, claim_id: str) -> list[str]:
+        """The charges that wait for a rebuild of the voided ``claim_id``."""
+        rows = await self._session.execute(
+            select(CHARGE.c.charge_id)
+            .where(CHARGE.c.tenant_id == tenant_id, CHARGE.c.held_after_reverse_of == claim_id)
+            .order_by(CHARGE.c.charge_id)
+        )
+        return list(rows.scalars())
 
     async def charges_by_id(self, tenant_id: str, charge_ids: Sequence[str]) -> list[ChargeOnFile]:
         if not charge_ids:

@@ -296,6 +296,10 @@ class ChargeRow(ClaimsTable, table=True):
         default_factory=list,
         sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     )
+    # After a void of the claim that billed it: that claim, and the version it billed
+    # (no automatic build bills the charge until it changes or the claim is rebuilt).
+    held_after_reverse_of: str | None = _text(64, nullable=True)
+    held_at_version: int | None = Field(default=None, sa_column=Column(Integer))
     source_event_id: str = _stamp_id()
     updated_at: datetime | None = _updated_at()
 

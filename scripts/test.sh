@@ -26,5 +26,7 @@ for member in contracts:contracts libs/common:common libs/group-billing:group_bi
   UV_PROJECT_ENVIRONMENT=.venv-packages/$pkg uv sync --frozen --quiet --package "$name" --no-dev
   .venv-packages/$pkg/bin/python scripts/import_all.py "$pkg"
 done
+log "deployment files: compose, Dockerfile, Kubernetes overlays (static)"
+uv run --frozen python scripts/check_deploy.py
 log "pytest"
 uv run --frozen pytest "$@"

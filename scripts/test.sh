@@ -16,6 +16,8 @@ log "import contracts"
 uv run --frozen lint-imports
 log "contracts' JSON Schemas are current"
 uv run --frozen python -m contracts.export_schemas --check
+log "AsyncAPI documents are current"
+uv run --frozen python -m common.asyncapi --check
 log "each package imports only what it declares (its own environment, no dev tools)"
 for member in contracts:contracts libs/common:common libs/group-billing:group_billing \
     services/attendance:attendance \

@@ -253,9 +253,25 @@ async def test_a_late_leave_on_a_submitted_stay_cycle_ends_in_a_replacement_file
         return claim is not None and claim["status"] == "STALE" and claim["reversal_needed"]
 
     await until(suite, token, april_stale, stay_id=stay_id)
-    replacement = await correct(
-        suite, token, april["claim_id"], "replace", "leave reported late by the EHR"
-    )
+
+    # The claim hears of the leave as soon as the stay changes; the day charges are
+    # rewritten as LOA days a moment later. Until then the replacement does not scrub
+    # (STAY_DAY_MISMATCH) and nothing changes: the operator tries again.
+    async def replaced() -> dict[str, Any] | None:
+        async with httpx.AsyncClient(base_url=suite.url("claims"), timeout=20) as api:
+            response = await api.post(
+                f"/v1/claims/{april['claim_id']}/replace",
+                json={"reason": "leave reported late by the EHR"},
+                headers=scoped(token, WRITE),
+            )
+        if response.status_code == 422 and response.json()["code"] == "REPLACEMENT_NOT_CLEAN":
+            assert [i["code"] for i in response.json()["issues"]] == ["STAY_DAY_MISMATCH"]
+            return None
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    replacement = await eventually(replaced, 60)
     assert (replacement["status"], replacement["frequency_code"]) == ("SUBMITTED", "7")
 
     def replaced_accepted(cs: dict[str, dict[str, Any]]) -> bool:

@@ -14,6 +14,7 @@ from common.db import create_engine, create_sessionmaker
 from common.migrations import migrate
 from common.runtime import ServiceRuntime
 from common.testing import isolation
+from common.testing.messages import assert_outbox_matches_declared
 from contracts.topology import Topology
 from edi_gateway.bootstrap import MIGRATIONS, build_runtime
 from edi_gateway.settings import GatewaySettings
@@ -59,6 +60,7 @@ async def runtime(settings: GatewaySettings) -> AsyncIterator[ServiceRuntime]:
     await runtime.start()
     try:
         yield runtime
+        await assert_outbox_matches_declared(runtime)
     finally:
         await runtime.stop()
 

@@ -1,4 +1,5 @@
-"""The command every service ships: ``<service> migrate | serve | declare-topology``."""
+"""The command every service ships: ``<service> migrate | serve | declare-topology |
+asyncapi``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
+from common.asyncapi import contract_of, render
 from common.logging import configure_logging, get_logger
 from common.migrations import migrate
 from common.runtime import ServiceRuntime
@@ -27,11 +29,16 @@ def service_main(
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create or upgrade the service's schema, then the topology")
     sub.add_parser("declare-topology", help="declare exchanges, queues and bindings")
+    sub.add_parser("asyncapi", help="print the service's AsyncAPI 3.0 document (YAML)")
     serve = sub.add_parser("serve", help="run the service (HTTP, consumer, outbox relay)")
     serve.add_argument("--host", default=settings.http_host)
     serve.add_argument("--port", type=int, default=settings.http_port)
     args = parser.parse_args(argv)
 
+    if args.command == "asyncapi":
+        configure_logging(settings.service_name, "WARNING", settings.log_json)
+        print(render(contract_of(runtime_factory(settings))), end="")
+        return 0
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     log = get_logger("cli")
     if args.command in ("migrate", "declare-topology"):

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from common.telemetry import current_traceparent
 from contracts.envelope import CloudEvent
 
 SERVICE_SCHEMA = "service"
@@ -117,6 +118,11 @@ class UnitOfWork:
             causationid=self.causation_id,
             id=event_id,
         )
+        # The span that made the change (an HTTP request, an event's handling): the relay
+        # publishes under it, so the trace goes on in whoever consumes the event.
+        traceparent = current_traceparent()
+        if traceparent is not None:
+            event = event.model_copy(update={"traceparent": traceparent})
         self._pending.append(event)
         return event
 

@@ -19,6 +19,8 @@ import structlog
 from pydantic import BaseModel, ValidationError
 from structlog.typing import EventDict, WrappedLogger
 
+from common.telemetry import add_trace_ids
+
 REDACTED = "[REDACTED]"
 
 # Key names (normalised: lower case, no separators) that always hold PHI.
@@ -164,6 +166,7 @@ def redact_phi(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
 def configure_logging(service: str, level: str = "INFO", json: bool = True) -> None:
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_phi,

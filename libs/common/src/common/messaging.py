@@ -27,6 +27,8 @@ from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.rabbit.annotations import RabbitMessage
 from faststream.rabbit.schemas import Channel, ExchangeType, QueueType
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,7 +36,19 @@ from common.db import UnitOfWork
 from common.errors import DomainError
 from common.inbox import claim_event
 from common.logging import get_logger, safe_validation_errors
-from common.metrics import HANDLER_SECONDS, MESSAGES_CONSUMED, MESSAGES_DEAD_LETTERED
+from common.metrics import (
+    HANDLER_SECONDS,
+    MESSAGES_CONSUMED,
+    MESSAGES_DEAD_LETTERED,
+    MESSAGES_FAILED,
+)
+from common.telemetry import (
+    context_from_headers,
+    context_from_traceparent,
+    inject_headers,
+    trace_ids,
+    tracer,
+)
 from contracts import topology as names
 from contracts.envelope import CONTENT_TYPE, CloudEvent
 from contracts.topology import Topology
@@ -165,21 +179,49 @@ class BrokerEventPublisher:
             await self._publish(event)
 
     async def _publish(self, event: CloudEvent) -> None:
-        await self._broker.publish(
-            event.to_json(),
-            exchange=self._exchange,
-            routing_key=event.type,
-            persist=True,
-            mandatory=False,
-            message_id=event.id,
-            correlation_id=event.correlationid or event.id,
-            content_type=CONTENT_TYPE,
-            headers={
+        # Under the context stored with the event when it was written (not the relay's):
+        # the producer span continues the trace of the change that caused the event.
+        with tracer().start_as_current_span(
+            f"{event.type} publish",
+            context=context_from_traceparent(event.traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                **message_attributes(event),
+                "messaging.operation.type": "send",
+                "messaging.destination.name": self._exchange.name,
+            },
+        ):
+            headers: dict[str, Any] = {
                 names.HEADER_TENANT: event.tenantid,
                 names.HEADER_CORRELATION: event.correlationid or event.id,
-            },
-            timeout=10,
-        )
+            }
+            inject_headers(headers)
+            await self._broker.publish(
+                event.to_json(),
+                exchange=self._exchange,
+                routing_key=event.type,
+                persist=True,
+                mandatory=False,
+                message_id=event.id,
+                correlation_id=event.correlationid or event.id,
+                content_type=CONTENT_TYPE,
+                headers=headers,
+                timeout=10,
+            )
+
+
+def message_attributes(event: CloudEvent) -> dict[str, str]:
+    """Span attributes of an event: ids only (never its data, which may hold PHI)."""
+    return {
+        "messaging.system": "rabbitmq",
+        "messaging.message.id": event.id,
+        "messaging.rabbitmq.destination.routing_key": event.type,
+        "cloudevents.event_id": event.id,
+        "cloudevents.event_type": event.type,
+        "cloudevents.event_source": event.source,
+        "rcm.tenant_id": event.tenantid,
+        "rcm.correlation_id": event.correlationid or event.id,
+    }
 
 
 def retry_delay(delivery_count: int) -> float:
@@ -236,7 +278,7 @@ class EventConsumer:
 
     async def process(self, message: Any) -> None:
         try:
-            await self._process(message)
+            await self._process_in_span(message)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -252,7 +294,29 @@ class EventConsumer:
             await asyncio.sleep(retry_delay(count))
             await message.nack(requeue=True)
 
-    async def _process(self, message: Any) -> None:
+    async def _process_in_span(self, message: Any) -> None:
+        raw = message.raw_message
+        routing_key = getattr(raw, "routing_key", "") or ""
+        # The producer's span travels in the message headers; an event published by a
+        # system outside the suite may carry it in its envelope only (``traceparent``).
+        parent = context_from_headers(getattr(raw, "headers", None)) or (
+            context_from_traceparent(envelope_traceparent(message.body))
+        )
+        with tracer().start_as_current_span(
+            f"{routing_key or 'event'} process",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": self.topology.service_queue(self.service),
+                "messaging.rabbitmq.destination.routing_key": routing_key,
+                "rcm.service": self.service,
+            },
+        ) as span:
+            await self._process(message, span)
+
+    async def _process(self, message: Any, span: Span) -> None:
         raw = message.raw_message
         routing_key = getattr(raw, "routing_key", "") or ""
         try:
@@ -269,6 +333,8 @@ class EventConsumer:
                 message, "INVALID_ENVELOPE", json.dumps(safe_validation_errors(exc)), routing_key
             )
             return
+        span.update_name(f"{event.type} process")
+        span.set_attributes(message_attributes(event))
         registered = self.handlers.handlers.get(event.type)
         if registered is None:
             await self._dead_letter(
@@ -293,6 +359,7 @@ class EventConsumer:
             event_type=event.type,
             tenant_id=event.tenantid,
             correlation_id=event.correlationid or event.id,
+            **trace_ids(),
         )
         with bound:
             await self._apply(message, event, data, handler, routing_key)
@@ -345,6 +412,7 @@ class EventConsumer:
             return
         HANDLER_SECONDS.labels(self.service, event.type).observe(time.perf_counter() - started)
         MESSAGES_CONSUMED.labels(self.service, event.type, outcome).inc()
+        trace.get_current_span().set_attribute("rcm.outcome", outcome)
         log.info("event_" + outcome)
         await message.ack()
         if outcome == "applied" and self._on_committed is not None:
@@ -352,7 +420,12 @@ class EventConsumer:
 
     async def _retry_later(self, message: Any, event: CloudEvent, exc: Exception) -> None:
         count = delivery_count(message)
-        MESSAGES_CONSUMED.labels(self.service, event.type, "retried").inc()
+        code = str(getattr(exc, "code", None) or type(exc).__name__)
+        MESSAGES_CONSUMED.labels(self.service, self._type_label(event), "retried").inc()
+        MESSAGES_FAILED.labels(self.service, self._type_label(event), code).inc()
+        span = trace.get_current_span()
+        span.set_status(Status(StatusCode.ERROR, code))
+        span.set_attribute("rcm.error_code", code)
         log.warning(
             "event_failed_will_retry",
             delivery_count=count,
@@ -362,6 +435,13 @@ class EventConsumer:
         )
         await asyncio.sleep(retry_delay(count))
         await message.nack(requeue=True)
+
+    def _type_label(self, event: CloudEvent | None) -> str:
+        """A metric label: the event's type when this service handles it. A type off the
+        feed that nobody handles is not a label of its own (unbounded series)."""
+        if event is None:
+            return "unparsed"
+        return event.type if event.type in self.handlers.handlers else "unknown"
 
     async def _dead_letter(
         self,
@@ -404,10 +484,11 @@ class EventConsumer:
                 content_type=getattr(raw, "content_type", None),
                 timeout=10,
             )
-        MESSAGES_DEAD_LETTERED.labels(self.service, code).inc()
-        MESSAGES_CONSUMED.labels(
-            self.service, event.type if event else "unparsed", "dead_lettered"
-        ).inc()
+        MESSAGES_DEAD_LETTERED.labels(self.service, self._type_label(event), code).inc()
+        MESSAGES_CONSUMED.labels(self.service, self._type_label(event), "dead_lettered").inc()
+        span = trace.get_current_span()
+        span.set_status(Status(StatusCode.ERROR, code))
+        span.set_attribute("rcm.error_code", code)
         log.warning(
             "event_dead_lettered",
             code=code,
@@ -417,6 +498,18 @@ class EventConsumer:
         )
         # Only after the dead-letter copy is confirmed: nothing is lost between the two.
         await message.ack()
+
+
+def envelope_traceparent(body: bytes) -> str | None:
+    """The envelope's ``traceparent`` extension, if the body is a JSON object with one."""
+    if b'"traceparent"' not in body:
+        return None
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    value = document.get("traceparent") if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def delivery_count(message: Any) -> int:

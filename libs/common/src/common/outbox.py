@@ -38,7 +38,12 @@ from sqlmodel import Field, SQLModel
 
 from common.db import SERVICE_SCHEMA, utcnow
 from common.logging import get_logger
-from common.metrics import OUTBOX_PENDING, OUTBOX_PUBLISH_FAILURES, OUTBOX_PUBLISHED
+from common.metrics import (
+    OUTBOX_OLDEST_AGE,
+    OUTBOX_PENDING,
+    OUTBOX_PUBLISH_FAILURES,
+    OUTBOX_PUBLISHED,
+)
 from contracts.envelope import CloudEvent
 
 log = get_logger(__name__)
@@ -169,20 +174,42 @@ class OutboxRelay:
         return published
 
     async def pending(self) -> int:
+        return (await self.lag())[0]
+
+    async def lag(self) -> tuple[int, float]:
+        """How many rows wait, and the age in seconds of the oldest (0 when none)."""
         async with self._sessionmaker() as session:
             result = await session.execute(
-                select(func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
+                select(
+                    func.count(),
+                    func.extract("epoch", func.now() - func.min(OUTBOX.c.created_at)),
+                )
+                .select_from(OUTBOX)
+                .where(OUTBOX.c.published_at.is_(None))
             )
-            return int(result.scalar_one())
+            count, age = result.one()
+            return int(count), max(0.0, float(age or 0.0))
 
-    async def run(self) -> None:
+    async def record_lag(self) -> None:
+        """Set the pending and oldest-age gauges from the table."""
+        count, age = await self.lag()
+        OUTBOX_PENDING.labels(self._service).set(count)
+        OUTBOX_OLDEST_AGE.labels(self._service).set(age)
+
+    async def run(self, lag_every_seconds: float = 1.0) -> None:
         log.info("outbox_relay_started")
+        lag_due = 0.0
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             try:
                 published = await self.relay_once()
+                # While busy too (a long backlog is when the lag matters), at most once
+                # a second.
+                if loop.time() >= lag_due:
+                    await self.record_lag()
+                    lag_due = loop.time() + lag_every_seconds
                 if published:
                     continue
-                OUTBOX_PENDING.labels(self._service).set(await self.pending())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # database unavailable: keep the loop alive

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from common.db import UnitOfWork, create_engine, create_sessionmaker, database_ready
 from common.http.auth import TokenVerifier
 from common.http.problems import install_problem_handlers
+from common.http.telemetry import RequestTelemetry
 from common.logging import configure_logging, get_logger, register_phi_keys
 from common.messaging import (
     BrokerEventPublisher,
@@ -31,10 +32,19 @@ from common.messaging import (
 )
 from common.outbox import OutboxRelay
 from common.settings import ServiceSettings
+from common.telemetry import configure_tracing, shutdown_tracing
 from common.tenants import TenantDirectory
+from contracts.events import EVENT_DATA_MODELS
 from contracts.topology import Topology
 
 log = get_logger(__name__)
+
+FASTAPI_TELEMETRY_OFF: Any = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 BackgroundTask = Callable[["ServiceRuntime"], Coroutine[Any, Any, None]]
 
@@ -48,6 +58,10 @@ class ServiceRuntime:
     title: str = ""
     domain_statuses: dict[str, int] = field(default_factory=dict)
     version: str = "0.1.0"
+    #: The event types the service writes to its outbox. None: the contracts' types whose
+    #: producer (``<producer>.<aggregate>.<event>.vN``) is this service. The AsyncAPI
+    #: document is generated from this and ``handlers``.
+    publishes: Sequence[str] | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -82,6 +96,12 @@ class ServiceRuntime:
             self.consumer.attach(self.broker)
         self._tasks: list[asyncio.Task[Any]] = []
         self._tenants: TenantDirectory | None = None
+
+    @property
+    def published_event_types(self) -> list[str]:
+        if self.publishes is not None:
+            return sorted(self.publishes)
+        return produced_by(self.settings.service_name)
 
     @property
     def tenants(self) -> TenantDirectory:
@@ -143,16 +163,24 @@ class ServiceRuntime:
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             configure_logging(s.service_name, s.log_level, s.log_json)
+            configure_tracing(
+                s.otel_service_name or s.service_name,
+                s.otel_traces_exporter,
+                s.otel_exporter_otlp_endpoint,
+            )
             await self.start()
             try:
                 yield
             finally:
                 await self.stop()
+                shutdown_tracing()
 
         app = FastAPI(
             title=self.title or f"rcm {s.service_name}",
             version=self.version,
             lifespan=lifespan,
+            # FastAPI's own spans would double ours (RequestTelemetry), and name raw paths.
+            telemetry=FASTAPI_TELEMETRY_OFF,
         )
         app.state.runtime = self
         app.state.token_verifier = TokenVerifier(
@@ -162,6 +190,7 @@ class ServiceRuntime:
             issuer=s.jwt_issuer,
         )
         install_problem_handlers(app, s.service_name, self.domain_statuses)
+        app.add_middleware(RequestTelemetry, service=s.service_name)
 
         @app.get("/healthz", include_in_schema=False)
         async def healthz() -> dict[str, str]:
@@ -183,6 +212,16 @@ class ServiceRuntime:
         for router in self.routers:
             app.include_router(router)
         return app
+
+
+#: Producer names in event types that differ from the service's name.
+PRODUCER_OF_SERVICE = {"edi-gateway": "edi"}
+
+
+def produced_by(service: str) -> list[str]:
+    """The contracts' event types whose producer is ``service``."""
+    producer = PRODUCER_OF_SERVICE.get(service, service)
+    return sorted(t for t in EVENT_DATA_MODELS if t.split(".", 1)[0] == producer)
 
 
 def _contract_phi_keys() -> frozenset[str]:

@@ -4,6 +4,7 @@ nothing connects at import time."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,11 +43,20 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.2
     outbox_batch_size: int = 100
     graceful_timeout_seconds: float = 15.0
+    otel_traces_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none", description="where spans go; with none they still name logs' traces"
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP collector base URL, e.g. http://otel:4318"
+    )
+    otel_service_name: str | None = Field(default=None, description="defaults to service_name")
 
     @model_validator(mode="after")
     def _defaults(self) -> ServiceSettings:
         if not self.db_schema:
             self.db_schema = self.service_name.replace("-", "_")
+        if not self.otel_service_name:
+            self.otel_service_name = self.service_name
         if self.prefetch > self.db_pool_size + self.db_max_overflow:
             # Each delivery runs as its own task holding a connection; more in flight than
             # the pool holds would only queue inside the pool and time out.

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from common.inbox import INBOX
 from common.migrations import migrate
+from common.outbox import OUTBOX
 from common.runtime import ServiceRuntime
 from contracts.envelope import CONTENT_TYPE, CloudEvent
 from contracts.topology import Topology
@@ -86,8 +87,22 @@ async def running_service(
             transport=transport, base_url=f"http://{settings.service_name}"
         ) as client:
             yield runtime, client
+        await assert_outbox_matches_declared(runtime)
     finally:
         await runtime.stop()
+
+
+async def assert_outbox_matches_declared(runtime: ServiceRuntime) -> None:
+    """Every event type the service wrote to its outbox is one its AsyncAPI document
+    says it sends (``ServiceRuntime.published_event_types``)."""
+    async with runtime.sessionmaker() as session:
+        written = set((await session.execute(select(OUTBOX.c.event_type).distinct())).scalars())
+    undeclared = written - set(runtime.published_event_types)
+    assert not undeclared, (
+        f"{runtime.settings.service_name} published {sorted(undeclared)}, which its "
+        "AsyncAPI document does not list: declare them (ServiceRuntime.publishes) and run "
+        "python -m common.asyncapi"
+    )
 
 
 def bearer(token: str) -> dict[str, str]:

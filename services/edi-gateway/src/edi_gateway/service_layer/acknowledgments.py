@@ -67,6 +67,7 @@ from edi_gateway.domain.acknowledgments import (
     settled_outcome,
     status_from_counts,
 )
+from edi_gateway.service_layer.metrics import ACKNOWLEDGMENT_ITEMS, ACKNOWLEDGMENTS
 from edi_gateway.service_layer.ports import AcknowledgmentSource
 from edi_gateway.service_layer.retry import RetrySchedule, coded_error
 from edi_gateway.service_layer.submissions import EVENT_NAMESPACE
@@ -155,6 +156,9 @@ async def receive_acknowledgment(
             error_code=exc.code,
             error_detail=exc.message[:500],
         )
+        ACKNOWLEDGMENTS.labels(
+            AcknowledgmentKind.UNKNOWN.value, AcknowledgmentStatus.UNREADABLE.value
+        ).inc()
         log.warning(
             "acknowledgment_unreadable",
             tenant_id=command.tenant_id,
@@ -169,6 +173,7 @@ async def receive_acknowledgment(
     await application.apply(parsed, sent_before=now)
     await _finish(repository, command.tenant_id, acknowledgment_id, parsed, application)
     receipt = await _receipt(repository, command.tenant_id, acknowledgment_id, duplicate=False)
+    _count(receipt)
     log.info(
         "acknowledgment_applied",
         tenant_id=command.tenant_id,
@@ -180,6 +185,12 @@ async def receive_acknowledgment(
         unmatched=receipt.acknowledgment.unmatched_count,
     )
     return receipt
+
+
+def _count(receipt: AcknowledgmentReceipt) -> None:
+    ACKNOWLEDGMENTS.labels(receipt.acknowledgment.kind, receipt.acknowledgment.status).inc()
+    for item in receipt.items:
+        ACKNOWLEDGMENT_ITEMS.labels(item.item_kind, item.outcome).inc()
 
 
 async def retry_unmatched(

@@ -91,6 +91,7 @@ from edi_gateway.service_layer.delivery import (
     deliver_recorded,
     describe_delivery_error,
 )
+from edi_gateway.service_layer.metrics import DELIVERY_FAILURES, FILES_SENT
 from edi_gateway.service_layer.retry import RetrySchedule
 from edi_gateway.service_layer.submissions import EVENT_NAMESPACE, publish_rejection
 
@@ -548,6 +549,7 @@ class ClaimBatcher:
                 f"{code}: {message}",
             )
             await uow.commit()
+            DELIVERY_FAILURES.labels(code).inc()
             log.error(
                 "interchange_delivery_failed",
                 tenant_id=interchange.tenant_id,
@@ -597,6 +599,7 @@ class ClaimBatcher:
                 ),
             )
         await uow.commit()
+        FILES_SENT.labels(str(interchange.transaction_type)).inc()
         self._retries.succeeded(interchange.interchange_id)
         log.info(
             "interchange_sent",

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from edi_gateway.adapters.db.repository import ControlNumberRepository
 from edi_gateway.domain.model import ControlNumberKind, check_count, numbers_ending_at
+from edi_gateway.service_layer.metrics import CONTROL_NUMBERS
 
 
 async def allocate_control_numbers(
@@ -27,4 +28,5 @@ async def allocate_control_numbers(
     allocators never wait on each other's rows in opposite orders."""
     check_count(count)
     last = await ControlNumberRepository(session).take(tenant_id, sender_id, kind, count)
+    CONTROL_NUMBERS.labels(kind.value).inc(count)
     return numbers_ending_at(last, count)

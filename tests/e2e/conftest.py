@@ -14,7 +14,7 @@ import pytest
 from common.testing.clearinghouse import SandboxProcess, sandbox_tenant
 from common.testing.isolation import delete_broker_names
 from common.testing.messages import publish_raw
-from common.testing.processes import Suite
+from common.testing.processes import Suite, free_port
 from common.testing.tokens import TEST_JWT_SECRET
 from contracts.topology import Topology
 
@@ -24,6 +24,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 LEFT_EARLY_TENANT = "demo-bh-le"
 SFTP_TENANT = "demo-bh-sftp"  # every payer goes to the clearinghouse sandbox over SFTP
 WRONG_HOST_KEY_TENANT = "demo-bh-badkey"  # the same, pinning a host key that is not the sandbox's
+HL7_PORT = free_port()  # the stays service's HL7 v2 ADT (MLLP) listener
 
 
 @pytest.fixture(scope="session")
@@ -53,21 +54,35 @@ def tenant_dir(tmp_path_factory: Any, sandbox: SandboxProcess) -> Path:
     # unique per sender.
     left_early = left_early.replace("id: HARBORBH}", "id: HARBORLE}")
     assert left_early.count(LEFT_EARLY_TENANT) == 1 and "LATE, LEFT_EARLY]" in left_early
+    # An HL7 sending facility (MSH-4) belongs to one tenant: each copy has its own.
+    left_early = own_hl7_sender(left_early, "HARBOR_EHR_LE")
     (folder / f"{LEFT_EARLY_TENANT}.yaml").write_text(left_early)
     (folder / f"{SFTP_TENANT}.yaml").write_text(
-        sandbox_tenant(text, tenant_id=SFTP_TENANT, sender_id="HARBORSF", sandbox=sandbox)
+        own_hl7_sender(
+            sandbox_tenant(text, tenant_id=SFTP_TENANT, sender_id="HARBORSF", sandbox=sandbox),
+            "HARBOR_EHR_SF",
+        )
     )
     (folder / f"{WRONG_HOST_KEY_TENANT}.yaml").write_text(
-        sandbox_tenant(
-            text,
-            tenant_id=WRONG_HOST_KEY_TENANT,
-            sender_id="HARBORBK",
-            sandbox=sandbox,
-            # A real ed25519 public key, just not the server's.
-            host_key_file=sandbox.keys / "client_key.pub",
+        own_hl7_sender(
+            sandbox_tenant(
+                text,
+                tenant_id=WRONG_HOST_KEY_TENANT,
+                sender_id="HARBORBK",
+                sandbox=sandbox,
+                # A real ed25519 public key, just not the server's.
+                host_key_file=sandbox.keys / "client_key.pub",
+            ),
+            "HARBOR_EHR_BK",
         )
     )
     return folder
+
+
+def own_hl7_sender(text: str, sender: str) -> str:
+    old = "sending_facilities: [HARBOR_EHR]"
+    assert text.count(old) == 1, "the sample tenant's HL7 sender changed"
+    return text.replace(old, f"sending_facilities: [{sender}]")
 
 
 @pytest.fixture(scope="session")
@@ -116,6 +131,7 @@ def suite(
             "EDI_LOCAL_ROOT": str(edi_root),
             "EDI_ACK_POLL_SECONDS": "1",
             "EDI_RETRY_MAX_SECONDS": "4",
+            "HL7_MLLP_PORT": str(HL7_PORT),
         },
     )
     running.migrate()

@@ -132,7 +132,9 @@ class ServiceRuntime:
         await self.broker.start()
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         for job in self.background:
-            self._tasks.append(asyncio.create_task(job(self), name=getattr(job, "__name__", "job")))
+            task = asyncio.create_task(job(self), name=getattr(job, "__name__", "job"))
+            task.add_done_callback(_report_failure)
+            self._tasks.append(task)
         log.info("service_started", routing_keys=self.handlers.routing_keys)
 
     async def stop(self) -> None:
@@ -228,3 +230,18 @@ def _contract_phi_keys() -> frozenset[str]:
     from contracts.events import phi_field_names
 
     return frozenset(phi_field_names())
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """A background job that ends by an error says so (its type and code, never its text,
+    which may quote values): otherwise a dead job is silent and only readiness tells."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error(
+            "background_task_failed",
+            task=task.get_name(),
+            error_type=type(error).__name__,
+            code=getattr(error, "code", None),
+        )

@@ -13,8 +13,10 @@ import httpx
 import pytest
 from pydantic import BaseModel
 from sqlalchemy import insert
+from structlog.testing import capture_logs
 
 import common.runtime
+from common.errors import DomainError
 from common.messaging import EventHandlers, HandlerContext
 from common.runtime import ServiceRuntime
 from common.settings import ServiceSettings
@@ -199,3 +201,24 @@ async def test_stopping_lets_an_in_flight_delivery_finish_and_acks_it(
         rcm_topology.service_queue(CONSUMING_SERVICE), passive=True
     )
     assert queue.declaration_result.message_count == 0  # acked, not handed back
+
+
+async def test_a_background_job_that_fails_says_so_with_its_type_and_code(
+    runtime_for: Callable[..., ServiceRuntime],
+    started: Callable[[ServiceRuntime], Any],
+) -> None:
+    async def broken(_: ServiceRuntime) -> None:
+        raise DomainError("SENDER_AMBIGUOUS", "two tenants name one sender MRN-123")
+
+    runtime = runtime_for()
+    runtime.background = [broken]
+    with capture_logs() as logs:
+        await started(runtime)
+        for _ in range(50):
+            if any(e["event"] == "background_task_failed" for e in logs):
+                break
+            await asyncio.sleep(0.02)
+    [failure] = [e for e in logs if e["event"] == "background_task_failed"]
+    assert failure["task"] == "broken" and failure["error_type"] == "DomainError"
+    assert failure["code"] == "SENDER_AMBIGUOUS"
+    assert "MRN-123" not in str(failure)  # the message may quote values: never logged

@@ -77,6 +77,8 @@ def require_any_scope(*scopes: str) -> Callable[..., Coroutine[Any, Any, Princip
             )
         return principal
 
+    # Read by the route-scope audit (tests/security): the scopes any one of which opens it.
+    dependency.required_any_scopes = scopes  # type: ignore[attr-defined]
     return dependency
 
 

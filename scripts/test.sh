@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/bootstrap.sh
 
-PACKAGES=(contracts common group_billing attendance stays charges claims edi_gateway clearinghouse_sandbox)
+PACKAGES=(contracts common group_billing attendance stays charges claims edi_gateway clearinghouse_sandbox rcm_cli)
 
 log "ruff"
 uv run --frozen ruff check .
@@ -22,7 +22,7 @@ log "each package imports only what it declares (its own environment, no dev too
 for member in contracts:contracts libs/common:common libs/group-billing:group_billing \
     services/attendance:attendance \
     services/stays:stays services/charges:charges services/claims:claims \
-    services/edi-gateway:edi_gateway tools/clearinghouse-sandbox:clearinghouse_sandbox; do
+    services/edi-gateway:edi_gateway tools/clearinghouse-sandbox:clearinghouse_sandbox tools/rcm-cli:rcm_cli; do
   dir=${member%%:*}; pkg=${member##*:}
   name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/pyproject.toml" | head -n1)
   UV_PROJECT_ENVIRONMENT=.venv-packages/$pkg uv sync --frozen --quiet --package "$name" --no-dev

@@ -1,0 +1,1 @@
+"""``rcm``: the operator command line of the suite (SPEC 11)."""

@@ -1,0 +1,3 @@
+from rcm_cli.app import main
+
+main()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import sys
 import time
@@ -46,14 +47,21 @@ from contracts.topology import Topology
 
 SERVICES = tuple(PACKAGES)
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_DB = "rcm_demo"
+# A run of its own (the end-to-end test of this demo sets all three).
+DEMO_DB = os.environ.get("RCM_DEMO_DATABASE", "rcm_demo")
+DEMO_PREFIX = os.environ.get("RCM_DEMO_PREFIX", "demo.")
 DEMO_SECRET = "demo-secret-change-me-0123456789abcdef"
 TENANT = "demo-bh"
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("RCM_DEMO_VAR", ROOT / "var"))
 # SPEC 12 vector 1's roster, split across the tenant's two payers (the Medicaid plan
 # replaces HQ with HG): 4 ATTENDED, 1 LATE, 1 LEFT_EARLY, 1 ABSENT.
 MARKS = ["ATTENDED", "ATTENDED", "ATTENDED", "ATTENDED", "LATE", "LEFT_EARLY", "ABSENT"]
 PAYERS = ["acme-commercial", "il-medicaid"]
+
+
+def shown(path: Path) -> Path:
+    """A path as the reader finds it: relative to the checkout when it is inside it."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def say(text: str) -> None:
@@ -153,7 +161,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     admin_url, amqp_url = default_database_url(), default_amqp_url()
-    topology = Topology(prefix="demo.")
+    topology = Topology(prefix=DEMO_PREFIX)
     say(f"==> database {DEMO_DB} (fresh), broker prefix '{topology.prefix}'")
     database_url = asyncio.run(reset_database(admin_url))
     asyncio.run(delete_broker_names(amqp_url, topology))
@@ -197,7 +205,7 @@ def main() -> int:
         say("==> starting the five services")
         suite.start()
         for name, p in suite.processes.items():
-            say(f"    {name:<12} {p.base_url}   logs: {p.log_path.relative_to(ROOT)}")
+            say(f"    {name:<12} {p.base_url}   logs: {shown(p.log_path)}")
 
         def bearer(scopes: Sequence[str]) -> dict[str, str]:
             token = make_token(
@@ -257,14 +265,14 @@ def main() -> int:
         )
         say(f"    {len(stay_claims)} cycle claims transmitted")
         say("==> waiting for the clearinghouse's 999 and 277CA to come back")
-        accepted = asyncio.run(
+        statuses = asyncio.run(
             until_acknowledged(suite, bearer(["billing.claim.read"]), run.session_id, run_id)
         )
-        say(f"    {accepted} claim(s) acknowledged in {time.monotonic() - started:.1f}s")
+        say(f"    {len(statuses)} claim(s) acknowledged in {time.monotonic() - started:.1f}s")
         say("==> summary")
         summary(suite, bearer(["billing.claim.read"]), run.session_id, f"stay-{run_id}")
         files = sorted(sandbox.inbound.glob("*.x12"))
-        say(f"==> 837 files the clearinghouse received ({sandbox.inbound.relative_to(ROOT)})")
+        say(f"==> 837 files the clearinghouse received ({shown(sandbox.inbound)})")
         valid = True
         for f in files:
             errors = pyx12_errors(f)
@@ -275,10 +283,7 @@ def main() -> int:
                 f"{'0 errors' if not errors else errors[:3]}"
             )
         answers = sorted(p.name for p in sandbox.outbound.rglob("*.x12"))
-        say(
-            f"==> acknowledgments it wrote ({sandbox.outbound.relative_to(ROOT)}): "
-            + ", ".join(answers)
-        )
+        say(f"==> acknowledgments it wrote ({shown(sandbox.outbound)}): " + ", ".join(answers))
         dead = asyncio.run(dead_letter_counts(amqp_url, topology))
         say("==> dead-letter queues: " + ", ".join(f"{k}={v}" for k, v in dead.items()))
         say("==> rows stored per service schema")
@@ -286,6 +291,14 @@ def main() -> int:
             if n:
                 say(f"    {schema:<12} {table:<28} {n}")
         ok = bool(files) and valid and not any(dead.values())
+        ok = ok and all(status == "ACCEPTED" for status in statuses)
+        by_status = {k: statuses.count(k) for k in sorted(set(statuses))}
+        say(
+            f"==> result: {'OK' if ok else 'FAILED'}: {len(files)} file(s), pyx12 "
+            f"{'clean' if valid else 'ERRORS'}, claims "
+            + ", ".join(f"{k}={v}" for k, v in by_status.items())
+            + f", dead letters {sum(dead.values())}"
+        )
         if args.keep_running:
             say("==> running; Ctrl-C stops")
             while True:
@@ -302,17 +315,18 @@ def main() -> int:
 
 async def until_acknowledged(
     suite: Suite, headers: dict[str, str], session_id: str, run_id: str
-) -> int:
-    """Waits until every claim of the run reads ACCEPTED or REJECTED; returns how many."""
+) -> list[str]:
+    """Waits until every claim of the run reads ACCEPTED or REJECTED; returns their statuses."""
     done = {"ACCEPTED", "REJECTED"}
 
-    async def probe() -> int | None:
+    async def probe() -> list[str] | None:
         async with httpx.AsyncClient(base_url=suite.url("claims"), timeout=10) as api:
             claims = []
             for params in ({"session_id": session_id}, {"stay_id": f"stay-{run_id}"}):
                 response = await api.get("/v1/claims", params=params, headers=headers)
                 claims += response.json()["items"]
-        return len(claims) if claims and all(c["status"] in done for c in claims) else None
+        statuses = [str(c["status"]) for c in claims]
+        return statuses if statuses and all(s in done for s in statuses) else None
 
     return await eventually(probe, 120)
 

@@ -809,7 +809,8 @@ class AcknowledgmentPoller:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.error("acknowledgment_poll_failed", error_type=type(exc).__name__, exc_info=exc)
+                # No traceback: its text may quote an acknowledgment (patient names).
+                log.error("acknowledgment_poll_failed", error_type=type(exc).__name__)
             await asyncio.sleep(poll_seconds)
 
     async def tick(self) -> list[AcknowledgmentReceipt]:

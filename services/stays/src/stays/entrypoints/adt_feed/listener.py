@@ -145,7 +145,8 @@ class AdtFeed:
             raise
         except Exception as exc:
             # The database or the tenant data failed us, not the message: AR, send again.
-            log.warning("hl7_message_failed", error_type=type(exc).__name__, exc_info=exc)
+            # No traceback: its text may quote the message, and a message holds PHI.
+            log.warning("hl7_message_failed", error_type=type(exc).__name__)
             refusal = AdtRefusal(
                 AckCode.REJECT,
                 HL7_INTERNAL_ERROR,

@@ -47,8 +47,17 @@ def service_main(
         async def run() -> None:
             try:
                 if args.command == "migrate":
-                    await migrate(settings.database_url, settings.db_schema, migrations)
-                    log.info("migrated", schema=settings.db_schema)
+                    await migrate(
+                        settings.migration_database_url or settings.database_url,
+                        settings.db_schema,
+                        migrations,
+                        runtime_role=settings.db_runtime_role,
+                    )
+                    log.info(
+                        "migrated",
+                        schema=settings.db_schema,
+                        runtime_role=settings.db_runtime_role,
+                    )
                 await runtime.declare_topology()
                 log.info(
                     "topology_declared", queue=runtime.topology.service_queue(settings.service_name)

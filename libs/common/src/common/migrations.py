@@ -2,10 +2,20 @@
 
 Each service keeps ``adapters/db/migrations`` (``env.py`` calls :func:`run_env`) and runs
 :func:`migrate` from its ``migrate`` command (a one-shot Job on Kubernetes). Migration
-scripts create their tables with ``schema=target_schema()``."""
+scripts create their tables with ``schema=target_schema()``.
+
+Least privilege (SPEC 10): the migration runs as the schema's owner
+(``MIGRATION_DATABASE_URL``); the service itself can run as a role of its own
+(``DB_RUNTIME_ROLE``, the user of its ``DATABASE_URL``) that :func:`grant_runtime_role`
+gives only what the code does: reading and writing rows of its own schema. It owns
+nothing, so it cannot alter, drop or disable a trigger, it has no right on any other
+schema, and on the append-only audit tables (those guarded by an ``*append_only*``
+trigger) it may only read and insert: an UPDATE, DELETE or TRUNCATE there is refused by
+the privilege check before the trigger is reached."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -47,8 +57,15 @@ def alembic_config(script_location: Path, schema: str) -> Config:
 
 
 async def migrate(
-    database_url: str, schema: str, script_location: Path, revision: str = "head"
+    database_url: str,
+    schema: str,
+    script_location: Path,
+    revision: str = "head",
+    *,
+    runtime_role: str | None = None,
 ) -> None:
+    """Upgrade the schema to ``revision``; then, with ``runtime_role``, grant that role the
+    service's runtime privileges on it (in the same transaction)."""
     engine = create_async_engine(database_url)
     try:
         async with engine.begin() as conn:
@@ -59,10 +76,54 @@ async def migrate(
                 config = alembic_config(script_location, schema)
                 config.attributes["connection"] = sync_conn
                 command.upgrade(config, revision)
+                if runtime_role:
+                    grant_runtime_role(sync_conn, schema, runtime_role)
 
             await conn.run_sync(upgrade)
     finally:
         await engine.dispose()
+
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class InvalidRoleName(ValueError):
+    """``DB_RUNTIME_ROLE`` must be a plain lower-case Postgres identifier."""
+
+
+def grant_runtime_role(connection: Connection, schema: str, role: str) -> list[str]:
+    """What the running service may do in ``schema`` and nothing more: use the schema,
+    read and write rows of its tables and use their sequences; on append-only tables read
+    and insert only; the migrations' bookkeeping table read only. Returns the append-only
+    tables found. The role must exist (the platform creates it, with its login)."""
+    if not _IDENTIFIER.fullmatch(role):
+        raise InvalidRoleName(f"DB_RUNTIME_ROLE {role!r} is not a plain lower-case identifier")
+    if not _IDENTIFIER.fullmatch(schema):
+        raise InvalidRoleName(f"schema {schema!r} is not a plain lower-case identifier")
+    append_only = [
+        str(name)
+        for name in connection.execute(
+            sa.text(
+                "SELECT DISTINCT c.relname FROM pg_trigger t "
+                "JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = :schema AND NOT t.tgisinternal "
+                "AND t.tgname LIKE '%append_only%' ORDER BY 1"
+            ),
+            {"schema": schema},
+        ).scalars()
+    ]
+    statements = [
+        f'REVOKE ALL ON ALL TABLES IN SCHEMA "{schema}" FROM "{role}"',
+        f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"',
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"',
+        f'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"',
+        f'REVOKE INSERT, UPDATE, DELETE ON "{schema}".alembic_version FROM "{role}"',
+        *(f'REVOKE UPDATE, DELETE ON "{schema}"."{t}" FROM "{role}"' for t in append_only),
+    ]
+    for statement in statements:
+        connection.execute(sa.text(statement))
+    return append_only
 
 
 def create_messaging_tables() -> None:

@@ -23,6 +23,16 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "service"
     database_url: str = DEFAULT_DATABASE_URL
+    migration_database_url: str | None = Field(
+        default=None,
+        description="the schema owner's URL for `migrate` (default DATABASE_URL); with "
+        "DB_RUNTIME_ROLE the service runs as a role that owns nothing",
+    )
+    db_runtime_role: str | None = Field(
+        default=None,
+        description="role `migrate` grants the runtime privileges on the schema to (read and "
+        "write rows; insert-only on audit tables); normally DATABASE_URL's user",
+    )
     db_schema: str = Field(default="", description="Postgres schema owned by the service")
     db_pool_size: int = 10
     db_max_overflow: int = 5

@@ -66,6 +66,41 @@ async def drop_database(admin_url: str, name: str) -> None:
         await conn.close()
 
 
+def as_user(url: str, user: str) -> str:
+    """The same database URL, connecting as ``user`` (no password: trust or peer auth)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"{user}@{host}", parts.path, parts.query, parts.fragment))
+
+
+async def create_login_roles(admin_url: str, roles: Iterable[str]) -> None:
+    """Roles that can log in and own nothing: what each service runs as (least privilege)."""
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        for role in roles:
+            await conn.execute(f'CREATE ROLE "{role}" LOGIN')
+    finally:
+        await conn.close()
+
+
+async def drop_roles(admin_url: str, database: str, roles: Iterable[str]) -> None:
+    """Drops the roles, after their grants in ``database`` (which may be gone already)."""
+    conn = await asyncpg.connect(asyncpg_dsn(with_database(admin_url, database)))
+    try:
+        for role in roles:
+            await conn.execute(f'DROP OWNED BY "{role}"')
+    except asyncpg.InvalidCatalogNameError:
+        pass
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
+    try:
+        for role in roles:
+            await conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+    finally:
+        await conn.close()
+
+
 async def delete_broker_names(
     amqp_url: str,
     topology: Topology,

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from common.testing.isolation import as_user
+
 SAMPLE_TENANTS = Path(__file__).resolve().parents[4].parent / "contracts" / "samples" / "tenants"
 
 PACKAGES = {
@@ -103,13 +105,24 @@ class Suite:
     services: Sequence[str] = tuple(PACKAGES)
     extra_env: Mapping[str, str] = field(default_factory=dict)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    # service -> the login role it runs as (least privilege): it migrates as the owner of
+    # ``database_url`` and grants that role its runtime rights (DB_RUNTIME_ROLE).
+    runtime_roles: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in self.services:
+            role = self.runtime_roles.get(name)
+            database = {"DATABASE_URL": self.database_url}
+            if role:
+                database = {
+                    "DATABASE_URL": as_user(self.database_url, role),
+                    "MIGRATION_DATABASE_URL": self.database_url,
+                    "DB_RUNTIME_ROLE": role,
+                }
             env = {
                 **os.environ,
-                "DATABASE_URL": self.database_url,
+                **database,
                 "AMQP_URL": self.amqp_url,
                 "TOPOLOGY_PREFIX": self.topology_prefix,
                 "JWT_SECRET": self.jwt_secret,
@@ -119,6 +132,9 @@ class Suite:
                 "TENANT_CONFIG_DIR": str(SAMPLE_TENANTS),
                 **self.extra_env,
             }
+            if not role:  # the owner's URL for everything, whatever the caller's env says
+                env.pop("MIGRATION_DATABASE_URL", None)
+                env.pop("DB_RUNTIME_ROLE", None)
             self.processes[name] = ServiceProcess(
                 name=name, port=free_port(), log_path=self.log_dir / f"{name}.log", env=env
             )
@@ -132,7 +148,7 @@ class Suite:
             for future in [pool.submit(p.migrate) for p in self.processes.values()]:
                 future.result()
 
-    def start(self, timeout: float = 60) -> None:
+    def start(self, timeout: float = 180) -> None:
         for p in self.processes.values():
             p.start()
         deadline = time.monotonic() + timeout

@@ -27,6 +27,7 @@ async def admit_stay(uow: UnitOfWork, command: AdmitStay) -> Stay:
     replayed feed under a new event id) is recorded once; a different admission under an
     existing stay id is refused: corrections arrive as ``ehr.stay.corrected``."""
     repository = StayRepository(uow.session)
+    await repository.lock(command.tenant_id, command.stay_id)
     existing = await repository.get(command.tenant_id, command.stay_id)
     if existing is not None:
         return _same_or_refuse(existing, command)

@@ -132,6 +132,7 @@ def _apply(stay: Stay, command: StayCommand, recorded: Recorded) -> StayChange |
 async def change_stay(uow: UnitOfWork, command: StayCommand) -> tuple[Stay, StayChange | None]:
     """Apply ``command`` to its stay; the change made (None: nothing changed)."""
     repository = StayRepository(uow.session)
+    await repository.lock(command.tenant_id, command.stay_id)
     stay = await repository.get(command.tenant_id, command.stay_id, for_update=True)
     if stay is None:
         raise StayUnknown(command.stay_id)

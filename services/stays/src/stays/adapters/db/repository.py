@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import delete, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -131,6 +131,18 @@ def _change(row: Any) -> StayChange:
 class StayRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def lock(self, tenant_id: str, stay_id: str) -> None:
+        """Holds the stay's id until the transaction ends, whether the stay exists yet or
+        not: the events of one stay, handled concurrently (prefetch), then apply in the
+        order they took the lock, which is the order they were delivered in but for a
+        hair; above all a leave or discharge handled while the admission's transaction is
+        still open waits for it instead of failing with STAY_UNKNOWN, to be retried after
+        a later event (a discharge) has overtaken it."""
+        await self._session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"stay:{tenant_id}:{stay_id}"},
+        )
 
     async def get(self, tenant_id: str, stay_id: str, *, for_update: bool = False) -> Stay | None:
         """The stay with its leaves; ``for_update`` locks it until the transaction ends,

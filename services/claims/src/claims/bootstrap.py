@@ -6,7 +6,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import httpx
+
 from claims.adapters.code_sets import SimpleIcd10CmCodeSet
+from claims.adapters.edi_gateway import HttpEdiPreview
 from claims.adapters.reference_data import ReferenceCatalog
 from claims.domain.code_sets import DiagnosisCodeSet, PatternDiagnosisCodeSet
 from claims.entrypoints.background import cycle_close_check
@@ -43,8 +46,10 @@ def build_runtime(
     diagnoses: DiagnosisCodeSet | None = None,
     clock: Callable[[], datetime] = utcnow,
     background: bool = True,
+    edi_transport: httpx.AsyncBaseTransport | None = None,
 ) -> ServiceRuntime:
-    """``clock`` and ``background`` let tests drive the time-driven cycle close."""
+    """``clock`` and ``background`` let tests drive the time-driven cycle close;
+    ``edi_transport`` answers the calls to the EDI gateway in tests."""
     settings = settings or ClaimsSettings()
     runtime: ServiceRuntime | None = None
 
@@ -65,6 +70,9 @@ def build_runtime(
         edi_gateway_url=settings.edi_gateway_url,
         reference=reference,
         clock=clock,
+        edi_preview=None
+        if settings.edi_gateway_url is None
+        else HttpEdiPreview(settings.edi_gateway_url, transport=edi_transport),
     )
     runtime = ServiceRuntime(
         settings=settings,

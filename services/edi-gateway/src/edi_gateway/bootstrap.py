@@ -31,6 +31,7 @@ from edi_gateway.service_layer.batching import (
     ClearinghouseTransport,
 )
 from edi_gateway.service_layer.ports import AcknowledgmentSource
+from edi_gateway.service_layer.preview import InterchangePreviewer
 from edi_gateway.service_layer.retry import RetrySchedule
 from edi_gateway.settings import GatewaySettings
 
@@ -129,6 +130,12 @@ def build_runtime(
             runtime, gateway_settings, sources=acknowledgment_sources
         ).run(gateway_settings.edi_ack_poll_seconds)
 
+    # The dry run renders and validates exactly as the batcher does.
+    previewer = InterchangePreviewer(
+        renderers=renderers if renderers is not None else default_renderers(),
+        validator=validator or Pyx12Validator(),
+        delimiters=delimiters,
+    )
     runtime = GatewayRuntime(
         settings=gateway_settings,
         handlers=build_handlers(tenants),
@@ -137,5 +144,6 @@ def build_runtime(
         domain_statuses=DOMAIN_STATUSES | acknowledgments_http.DOMAIN_STATUSES,
         title="rcm edi-gateway",
         acknowledgment_reader=acknowledgment_reader or Pyx12AcknowledgmentReader(),
+        previewer=previewer,
     )
     return runtime

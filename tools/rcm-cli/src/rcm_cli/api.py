@@ -81,6 +81,26 @@ class RcmApi:
         result: dict[str, Any] = await self._get(self.claims, f"/v1/claims/{claim_id}/edi")
         return result
 
+    async def _post(self, client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> Any:
+        response = await client.post(path, json=body)
+        _raise_for_problem(response)
+        return response.json()
+
+    async def claims_dry_run(self, **body: Any) -> dict[str, Any]:
+        """The build of a member's or a session's claims, rolled back: the claims as they
+        would be sent, their scrub issues, the 837 and pyx12's verdict."""
+        wanted = {k: v for k, v in body.items() if v is not None}
+        result: dict[str, Any] = await self._post(self.claims, "/v1/claims/build/preview", wanted)
+        return result
+
+    async def stay_dry_run(self, stay_id: str, **body: Any) -> dict[str, Any]:
+        """The build of a stay's cycle claims, rolled back (as :meth:`claims_dry_run`)."""
+        wanted = {k: v for k, v in body.items() if v is not None}
+        result: dict[str, Any] = await self._post(
+            self.claims, f"/v1/stays/{stay_id}/claims/build/preview", wanted
+        )
+        return result
+
     async def claim_transmissions(self, claim_id: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._get(
             self.gateway, f"/v1/claims/{claim_id}/transmissions"

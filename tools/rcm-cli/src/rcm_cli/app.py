@@ -304,6 +304,134 @@ def claims_show(
         typer.echo(content.decode("ascii", "replace"))
 
 
+def _print_dry_run(result: dict[str, Any]) -> None:
+    claims = result.get("claims", [])
+    typer.echo(f"dry run: {len(claims)} claim(s); nothing stored, numbered, published or sent")
+    for blocked in result.get("blocked", []):
+        days = ", ".join(f"{d.get('date')} {d.get('reason')}" for d in blocked.get("days", []))
+        typer.echo(f"blocked cycle {blocked.get('first_day')}..{blocked.get('last_day')}: {days}")
+    for claim in claims:
+        if claim.get("would_send"):
+            fate = "would be sent"
+        elif claim.get("sent_before"):
+            fate = "sent before, as last sent"
+        else:
+            fate = "would not be sent"
+        typer.echo(
+            f"claim {claim.get('claim_id')} v{claim.get('claim_version')} "
+            f"{claim.get('transaction_type')} PCN {claim.get('patient_control_number')} "
+            f"{claim.get('status')} ({fate})"
+        )
+        typer.echo(f"  member {claim.get('member_id')}  payer {claim.get('payer_id')}")
+        issues = claim.get("issues", [])
+        typer.echo(f"  scrub issues: {len(issues) or 'none'}")
+        for issue in issues:
+            line = f" line {issue['line_number']}" if issue.get("line_number") else ""
+            typer.echo(
+                f"    {issue.get('severity')} {issue.get('code')}{line}: {issue.get('message')}"
+            )
+        note = claim.get("note")
+        if note:
+            typer.echo(f"  note: {note.get('code')}: {note.get('detail')}")
+    edi = result.get("edi") or {}
+    if edi.get("note"):
+        typer.echo(f"837: none ({edi['note'].get('code')}: {edi['note'].get('detail')})")
+    for refused in edi.get("refused", []):
+        typer.echo(
+            f"837: claim {refused.get('claim_id')} refused: "
+            f"{refused.get('code')}: {refused.get('message')}"
+        )
+    for file in edi.get("files", []):
+        errors = file.get("errors", [])
+        typer.echo(
+            f"--- 837 {file.get('transaction_type')} to {file.get('clearinghouse_id')} "
+            f"(ISA15 {file.get('usage_indicator')}, preview ISA13 "
+            f"{file.get('interchange_control_number')})"
+        )
+        typer.echo(file.get("text", ""))
+        typer.echo(f"pyx12: {'OK, no errors' if not errors else f'{len(errors)} error(s)'}")
+        for error in errors:
+            about = f" [claim {error['claim_id']}]" if error.get("claim_id") else ""
+            typer.echo(f"  {error.get('code')} {error.get('description')}{about}")
+
+
+def _dry_run_failed(result: dict[str, Any]) -> bool:
+    """A scrub error, a pyx12 error or refusal, or no 837 when there was one to render."""
+    scrub = any(
+        issue.get("severity") == "error"
+        for claim in result.get("claims", [])
+        for issue in claim.get("issues", [])
+    )
+    edi = result.get("edi") or {}
+    note = edi.get("note") or {}
+    unrendered = bool(note) and note.get("code") != "NOTHING_TO_RENDER"
+    return scrub or edi.get("valid") is False or unrendered
+
+
+@claims_app.command("dry-run")
+def claims_dry_run(
+    ctx: typer.Context,
+    session: Annotated[
+        str | None, typer.Option("--session", help="a group session: its members' claims")
+    ] = None,
+    member: Annotated[str | None, typer.Option("--member", help="a member's claims")] = None,
+    stay: Annotated[str | None, typer.Option("--stay", help="a stay's cycle claims")] = None,
+    period_from: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="with --member: first date of service; with --stay: the "
+            "first day of an explicit cycle (YYYY-MM-DD)",
+        ),
+    ] = None,
+    period_to: Annotated[
+        str | None, typer.Option("--to", help="the last date, as --from (YYYY-MM-DD)")
+    ] = None,
+    billing_period: Annotated[
+        str | None,
+        typer.Option("--billing-period", help="with --stay: DAILY, WEEKLY, MONTHLY or SPAN"),
+    ] = None,
+    claims_url: ClaimsUrl = DEFAULT_CLAIMS_URL,
+    gateway_url: GatewayUrl = DEFAULT_GATEWAY_URL,
+    token: Token = None,
+    as_json: AsJson = False,
+) -> None:
+    """Build a session's, member's or stay's claims without keeping them: each claim as it
+    would be sent with its scrub issues, the exact 837 the gateway would render (preview
+    control numbers) and pyx12's verdict. Nothing is stored, published or sent. Exit 1
+    when a scrub error or pyx12 error is found, or the 837 could not be rendered."""
+    bearer = _require_token(token)
+    if sum(x is not None for x in (session, member, stay)) != 1:
+        raise typer.BadParameter("give exactly one of --session, --member, --stay")
+    if session is not None and (period_from or period_to):
+        raise typer.BadParameter("a session's dry run takes no --from/--to")
+    if stay is None and billing_period is not None:
+        raise typer.BadParameter("--billing-period goes with --stay")
+    if stay is not None and (period_from is None) != (period_to is None):
+        raise typer.BadParameter("a stay's explicit cycle needs both --from and --to")
+
+    async def dry_run() -> dict[str, Any]:
+        async with open_api(claims_url, gateway_url, bearer, _transport(ctx)) as api:
+            if stay is not None:
+                period = None if period_from is None else {"from": period_from, "to": period_to}
+                return await api.stay_dry_run(stay, period=period, billing_period=billing_period)
+            return await api.claims_dry_run(
+                member_id=member, session_id=session, period_from=period_from, period_to=period_to
+            )
+
+    subject = f"stay {stay}" if stay else f"session {session}" if session else f"member {member}"
+    try:
+        result = _run(dry_run())
+    except (ApiError, httpx.HTTPError) as error:
+        raise _fail(f"dry run of {subject}: {error}") from error
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        _print_dry_run(result)
+    if _dry_run_failed(result):
+        raise typer.Exit(FAILURE)
+
+
 # --------------------------------------------------------------------------- gateway lists
 
 

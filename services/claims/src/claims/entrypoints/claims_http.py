@@ -11,10 +11,10 @@ import datetime as dt
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from claims.adapters.db.claims_repository import ClaimSummaryRow
 from claims.domain.claims import (
@@ -39,6 +39,14 @@ from claims.domain.institutional import (
 from claims.domain.projections import Procedure
 from claims.service_layer.corrections import replace_claim, reverse_claim
 from claims.service_layer.dependencies import ClaimsDependencies
+from claims.service_layer.dry_run import (
+    DryRun,
+    Note,
+    Rendering,
+    SessionBuildRequest,
+    dry_run_member_build,
+    render_837,
+)
 from claims.service_layer.institutional_claims import edit_institutional_context
 from claims.service_layer.professional_claims import (
     BuildRequest,
@@ -308,6 +316,142 @@ class BuildClaims(BaseModel):
 
 class BuiltClaims(BaseModel):
     claims: list[ClaimOut]
+
+
+class BuildPreviewIn(BaseModel):
+    """What ``POST /v1/claims/build`` takes (a member, optionally a period), or a group
+    session instead: the claims of every member its charges bill."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: str | None = Field(default=None, min_length=1, max_length=64)
+    session_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="instead of member_id"
+    )
+    period_from: date | None = Field(default=None, description="with member_id only")
+    period_to: date | None = Field(default=None, description="with member_id only")
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> BuildPreviewIn:
+        if (self.member_id is None) == (self.session_id is None):
+            raise ValueError("give member_id or session_id, not both")
+        if self.session_id is not None and (self.period_from or self.period_to):
+            raise ValueError("a session's dry run takes no period")
+        return self
+
+
+class NoteOut(BaseModel):
+    code: str = Field(
+        description="SCRUB_ERRORS, UNKNOWN_PAYER, CLAIM_CONTENT_INVALID (a claim); "
+        "NOTHING_TO_RENDER, EDI_GATEWAY_NOT_CONFIGURED, EDI_GATEWAY_UNREACHABLE, "
+        "EDI_GATEWAY_REFUSED (the 837)"
+    )
+    detail: str
+
+
+class DryRunClaimOut(BaseModel):
+    claim_id: str = Field(description="a claim the dry run would open is not stored: its id is")
+    claim_version: int
+    patient_control_number: str = Field(description="CLM01, the one the real build would give")
+    transaction_type: str
+    member_id: str
+    payer_id: str
+    status: ClaimStatus = Field(
+        description="as the build would leave it (SUBMITTED where the tenant auto-submits)"
+    )
+    status_before: ClaimStatus | None = Field(description="null: the build would open it")
+    sent_before: bool = Field(
+        description="it had left our hands before: reported as last sent, a build would "
+        "not send it again"
+    )
+    would_send: bool = Field(description="the build would send it now (to the gateway)")
+    issues: list[IssueOut] = Field(description="scrub issues (error blocks; warning does not)")
+    document: dict[str, Any] | None = Field(
+        description="the claims.claim.submitted.v1 data the gateway renders; null when the "
+        "claim would not be sent (see note)"
+    )
+    note: NoteOut | None
+
+
+class Edi837IssueOut(BaseModel):
+    code: str = Field(default="", description="loop/element:pyx12 code, e.g. 2010BA/NM104:5")
+    description: str = ""
+    level: str = ""
+    segment_number: int | None = None
+    segment_id: str | None = None
+    element: str | None = None
+    claim_id: str | None = Field(default=None, description="null: envelope or header")
+
+
+class Edi837FileOut(BaseModel):
+    clearinghouse_id: str = ""
+    transaction_type: str = ""
+    usage_indicator: str = ""
+    claim_ids: list[str] = Field(default_factory=list)
+    interchange_control_number: str = Field(
+        default="", description="ISA13/GS06 of the preview: 999999999, no number was taken"
+    )
+    text: str = Field(default="", description="the 837 as the gateway would render it")
+    valid: bool = Field(default=False, description="pyx12 found no error")
+    errors: list[Edi837IssueOut] = Field(default_factory=list, description="pyx12's errors")
+
+
+class Edi837RefusalOut(BaseModel):
+    claim_id: str = ""
+    code: str = ""
+    message: str = ""
+
+
+class Edi837Out(BaseModel):
+    valid: bool | None = Field(
+        description="every file pyx12-clean and no claim refused; null without a rendering"
+    )
+    files: list[Edi837FileOut] = Field(description="one per clearinghouse and transaction type")
+    refused: list[Edi837RefusalOut] = Field(description="claims the gateway would not render")
+    note: NoteOut | None = Field(description="why there is no 837 (the claims stand)")
+
+
+class DryRunOut(BaseModel):
+    dry_run: Literal[True] = True
+    claims: list[DryRunClaimOut]
+    edi: Edi837Out
+
+
+def _note(note: Note | None) -> NoteOut | None:
+    return None if note is None else NoteOut(code=note.code, detail=note.detail)
+
+
+def dry_run_claims(dry_run: DryRun) -> list[DryRunClaimOut]:
+    return [
+        DryRunClaimOut(
+            claim_id=p.claim_id,
+            claim_version=p.claim_version,
+            patient_control_number=p.patient_control_number,
+            transaction_type=p.transaction_type,
+            member_id=p.member_id,
+            payer_id=p.payer_id,
+            status=p.status,
+            status_before=p.status_before,
+            sent_before=p.sent_before,
+            would_send=p.document is not None and not p.sent_before,
+            issues=[_issue(i) for i in p.issues],
+            document=p.document,
+            note=_note(p.note),
+        )
+        for p in dry_run.claims
+    ]
+
+
+def edi_837(rendering: Rendering) -> Edi837Out:
+    files = [Edi837FileOut.model_validate(f) for f in rendering.files]
+    refused = [Edi837RefusalOut.model_validate(r) for r in rendering.refused]
+    rendered = bool(files or refused)
+    return Edi837Out(
+        valid=(all(f.valid for f in files) and not refused) if rendered else None,
+        files=files,
+        refused=refused,
+        note=_note(rendering.note),
+    )
 
 
 class ClaimEdiOut(BaseModel):
@@ -810,6 +954,33 @@ def build_claims_router(deps: ClaimsDependencies) -> APIRouter:
         async with runtime.sessionmaker() as session:
             views = await claims_by_id(session, principal.tenant_id, claim_ids)
         return BuiltClaims(claims=[_claim(v) for v in views])
+
+    @router.post(
+        "/build/preview",
+        response_model=DryRunOut,
+        summary="Dry run of the build: the member's (or a session's) claims as the build "
+        "would make and send them, with their scrub issues, and the exact 837 the EDI gateway "
+        "would render with pyx12's verdict; nothing is stored, numbered, published or sent",
+        responses=_problems(
+            {
+                404: "MEMBER_NOT_FOUND, SESSION_NOT_BILLED (no charge of it here)",
+                422: "PERIOD_OUT_OF_ORDER, VALIDATION_ERROR (member_id or session_id)",
+            }
+        ),
+    )
+    async def post_build_preview(
+        body: BuildPreviewIn, request: Request, principal: Writer
+    ) -> DryRunOut:
+        command: BuildRequest | SessionBuildRequest
+        if body.session_id is not None:
+            command = SessionBuildRequest(body.session_id)
+        else:
+            assert body.member_id is not None
+            command = BuildRequest(body.member_id, body.period_from, body.period_to)
+        async with _runtime(request).unit_of_work() as uow:
+            dry_run = await dry_run_member_build(uow, deps, principal.tenant_id, command)
+        rendering = await render_837(deps, dry_run, request.headers.get("authorization"))
+        return DryRunOut(claims=dry_run_claims(dry_run), edi=edi_837(rendering))
 
     @router.get(
         "/{claim_id}",

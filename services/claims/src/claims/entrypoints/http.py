@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1", tags=["members"])
 # The one place a claims rule's code becomes an HTTP status.
 DOMAIN_STATUSES: dict[str, int] = {
     "MEMBER_NOT_FOUND": 404,
+    "SESSION_NOT_BILLED": 404,
     "CLAIM_NOT_FOUND": 404,
     "CLAIM_NOT_READY": 409,
     "ILLEGAL_CLAIM_TRANSITION": 409,

@@ -4,7 +4,7 @@ in, use case, response out."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -15,10 +15,15 @@ from claims.entrypoints.claims_http import (
     READ_SCOPES,
     WRITE_SCOPES,
     ClaimOut,
+    DryRunClaimOut,
+    Edi837Out,
+    dry_run_claims,
+    edi_837,
     require_any_scope,
 )
 from claims.entrypoints.claims_http import _claim as claim_out
 from claims.service_layer.dependencies import ClaimsDependencies
+from claims.service_layer.dry_run import dry_run_stay_build, render_837
 from claims.service_layer.institutional_claims import (
     BlockedCycle,
     StayBuildRequest,
@@ -83,6 +88,16 @@ class StayClaimsOut(BaseModel):
     built: list[str] = Field(description="claims this request built, rebuilt or changed")
     blocked: list[BlockedCycleOut] = Field(description="closed cycles a day blocks")
     open_cycles: list[CycleStateOut] = Field(description="cycles whose period has not ended")
+
+
+class StayDryRunOut(BaseModel):
+    dry_run: Literal[True] = True
+    stay_id: str
+    claims: list[DryRunClaimOut] = Field(
+        description="the stay's live cycle claims as the build would leave them"
+    )
+    blocked: list[BlockedCycleOut] = Field(description="closed cycles a day blocks")
+    edi: Edi837Out
 
 
 class ReferenceTableOut(BaseModel):
@@ -169,6 +184,37 @@ def build_institutional_router(deps: ClaimsDependencies) -> APIRouter:
             built=outcome.touched,
             blocked=[_blocked(b) for b in outcome.blocked],
             open_cycles=[_cycle(c) for c in outcome.open_cycles],
+        )
+
+    @router.post(
+        "/stays/{stay_id}/claims/build/preview",
+        response_model=StayDryRunOut,
+        summary="Dry run of the stay's build: its cycle claims as the build would make and "
+        "send them, with their scrub issues, and the exact 837I the EDI gateway would render "
+        "with pyx12's verdict; nothing is stored, numbered, published or sent",
+    )
+    async def post_build_preview(
+        stay_id: str,
+        request: Request,
+        principal: Writer,
+        body: Annotated[StayBuildIn | None, Body()] = None,
+    ) -> StayDryRunOut:
+        wanted = body or StayBuildIn()
+        command = StayBuildRequest(
+            stay_id=stay_id,
+            period=None
+            if wanted.period is None
+            else DateRange(wanted.period.first, wanted.period.last),
+            billing_period=wanted.billing_period,
+        )
+        async with _runtime(request).unit_of_work() as uow:
+            dry_run = await dry_run_stay_build(uow, deps, principal.tenant_id, command)
+        rendering = await render_837(deps, dry_run, request.headers.get("authorization"))
+        return StayDryRunOut(
+            stay_id=stay_id,
+            claims=dry_run_claims(dry_run),
+            blocked=[_blocked(b) for b in dry_run.blocked],
+            edi=edi_837(rendering),
         )
 
     @router.get(

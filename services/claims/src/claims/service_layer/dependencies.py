@@ -9,6 +9,7 @@ from datetime import datetime
 
 from claims.adapters.reference_data import ReferenceCatalog
 from claims.domain.code_sets import DiagnosisCodeSet
+from claims.service_layer.ports import EdiPreview
 from common.db import utcnow
 from contracts.tenant import TenantConfig
 
@@ -30,3 +31,5 @@ class ClaimsDependencies:
     clock: Callable[[], datetime] = utcnow
     #: Every tenant configured (the cycle-close sweep reads them).
     tenant_ids: Callable[[], list[str]] = list
+    #: The gateway's dry-run rendering of the 837 (None: no gateway configured).
+    edi_preview: EdiPreview | None = None

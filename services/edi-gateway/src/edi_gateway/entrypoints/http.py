@@ -5,6 +5,7 @@ tenant's interchange, file or claim answers 404, as one that does not exist."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 from common.http import Principal, require_scopes
 from common.http.problems import Problem
 from common.runtime import ServiceRuntime
+from contracts.events.claims import ClaimSubmitted
 from edi_gateway.adapters.db.acknowledgment_repository import TransmissionAcknowledgment
 from edi_gateway.domain.model import (
     ClaimSubmission,
@@ -25,11 +27,17 @@ from edi_gateway.domain.model import (
     Transmission,
     UsageIndicator,
 )
+from edi_gateway.entrypoints.runtime import interchange_previewer
 from edi_gateway.service_layer.interchanges import (
     claim_transmissions,
     get_archived_file,
     get_interchange,
     list_interchanges,
+)
+from edi_gateway.service_layer.preview import (
+    PREVIEW_CONTROL_NUMBER,
+    InterchangePreviewer,
+    Preview,
 )
 
 READ = "billing.claim.read"
@@ -139,6 +147,72 @@ class ClaimTransmissionsOut(BaseModel):
     items: list[TransmissionOut]
 
 
+class PreviewIn(BaseModel):
+    """Claim documents exactly as the claims service publishes them
+    (``claims.claim.submitted.v1``'s data)."""
+
+    claims: list[ClaimSubmitted] = Field(min_length=1, max_length=500)
+
+
+class PreviewIssueOut(BaseModel):
+    code: str = Field(description="loop/element or segment:validator code, e.g. 2300/CLM05-01:7")
+    description: str = Field(description="the guide's names and the code's meaning; no values")
+    level: str = Field(description="INTERCHANGE, GROUP, TRANSACTION_SET, SEGMENT or ELEMENT")
+    segment_number: int | None = Field(description="1-based position of the segment")
+    segment_id: str | None
+    element: str | None
+    claim_id: str | None = Field(description="the claim it is about; null: envelope or header")
+
+
+class PreviewFileOut(BaseModel):
+    clearinghouse_id: str
+    transaction_type: TransactionType
+    usage_indicator: UsageIndicator = Field(description="ISA15, the clearinghouse's")
+    claim_ids: list[str]
+    interchange_control_number: str = Field(
+        description=f"ISA13 / GS06: {PREVIEW_CONTROL_NUMBER} marks a preview (no number taken)"
+    )
+    text: str = Field(description="the 837 as the batcher would render it")
+    valid: bool = Field(description="pyx12 found no error")
+    errors: list[PreviewIssueOut] = Field(description="pyx12's findings")
+
+
+class PreviewRefusalOut(BaseModel):
+    claim_id: str
+    code: str
+    message: str
+
+
+class PreviewOut(BaseModel):
+    preview: bool = Field(default=True, description="always true: nothing stored or numbered")
+    files: list[PreviewFileOut] = Field(description="one per clearinghouse and transaction type")
+    refused: list[PreviewRefusalOut] = Field(
+        description="claims the batcher would reject before numbering (in no file)"
+    )
+
+
+def _preview_out(preview: Preview) -> PreviewOut:
+    return PreviewOut(
+        files=[
+            PreviewFileOut(
+                clearinghouse_id=f.clearinghouse_id,
+                transaction_type=f.transaction_type,
+                usage_indicator=f.usage_indicator,
+                claim_ids=list(f.claim_ids),
+                interchange_control_number=f"{PREVIEW_CONTROL_NUMBER:09d}",
+                text=f.text,
+                valid=f.valid,
+                errors=[PreviewIssueOut(**dataclasses.asdict(e)) for e in f.errors],
+            )
+            for f in preview.files
+        ],
+        refused=[
+            PreviewRefusalOut(claim_id=r.claim_id, code=r.code, message=r.message)
+            for r in preview.refused
+        ],
+    )
+
+
 def _runtime(request: Request) -> ServiceRuntime:
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
@@ -233,6 +307,26 @@ async def get_interchanges(
             offset=offset,
         )
     return InterchangeList(items=[_out(i) for i in interchanges])
+
+
+@router.post(
+    "/interchanges/preview",
+    response_model=PreviewOut,
+    summary="Dry run: the 837 these claim documents would go out in, rendered and "
+    "pyx12-validated as the batcher does, in a throwaway envelope (ISA13/GS06 999999999); "
+    "nothing is stored, no control number is taken, nothing is sent",
+    responses={
+        422: {"description": "problem details; code: VALIDATION_ERROR (not claim documents)"}
+    },
+)
+async def post_interchange_preview(
+    body: PreviewIn,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scopes(READ))],
+    previewer: Annotated[InterchangePreviewer, Depends(interchange_previewer)],
+) -> PreviewOut:
+    tenant = _runtime(request).tenants.get(principal.tenant_id)
+    return _preview_out(await previewer.preview(tenant, body.claims))
 
 
 @router.get(

@@ -11,11 +11,14 @@ from fastapi import Request
 from common.http.problems import Problem
 from common.runtime import ServiceRuntime
 from edi_gateway.service_layer.acknowledgments import AcknowledgmentReader
+from edi_gateway.service_layer.preview import InterchangePreviewer
 
 
 @dataclass(kw_only=True)
 class GatewayRuntime(ServiceRuntime):
     acknowledgment_reader: AcknowledgmentReader
+    #: Renders the dry run's 837 with the batcher's renderers, validator and delimiters.
+    previewer: InterchangePreviewer | None = None
 
 
 def gateway_runtime(request: Request) -> GatewayRuntime:
@@ -28,3 +31,12 @@ def gateway_runtime(request: Request) -> GatewayRuntime:
 def acknowledgment_reader(request: Request) -> AcknowledgmentReader:
     """The reader the app's runtime applies hand-uploaded files with (a dependency)."""
     return gateway_runtime(request).acknowledgment_reader
+
+
+def interchange_previewer(request: Request) -> InterchangePreviewer:
+    """The previewer the app's runtime renders dry runs with (a dependency)."""
+    runtime = request.app.state.runtime
+    previewer = runtime.previewer if isinstance(runtime, GatewayRuntime) else None
+    if previewer is None:
+        raise Problem(503, "PREVIEW_NOT_CONFIGURED", "No interchange previewer")
+    return previewer

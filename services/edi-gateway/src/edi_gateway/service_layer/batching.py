@@ -77,6 +77,7 @@ from edi_gateway.domain.model import (
     InterchangeStatus,
     TransactionType,
     Transmission,
+    UsageIndicator,
 )
 from edi_gateway.domain.validation import (
     ValidationIssue,
@@ -126,6 +127,42 @@ class BatchResult:
     interchange: Interchange | None
     rejected_claim_ids: list[str]
     discarded: list[Interchange]
+
+
+def interchange_request(
+    tenant: TenantConfig,
+    clearinghouse: Clearinghouse,
+    usage_indicator: UsageIndicator,
+    now: datetime,
+    delimiters: Delimiters,
+) -> InterchangeRequest:
+    """Everything about an interchange to ``clearinghouse`` but its numbers and claims
+    (the batcher's and the preview's one source)."""
+    contact = tenant.billing_provider.contact
+    return InterchangeRequest(
+        sender=InterchangeParty(clearinghouse.sender.qualifier.value, clearinghouse.sender.id),
+        receiver=InterchangeParty(
+            clearinghouse.receiver.qualifier.value, clearinghouse.receiver.id
+        ),
+        application_sender_code=clearinghouse.application_sender_code or clearinghouse.sender.id,
+        application_receiver_code=clearinghouse.application_receiver_code
+        or clearinghouse.receiver.id,
+        usage_indicator=usage_indicator,
+        acknowledgment_requested=clearinghouse.acknowledgment_requested,
+        # Business dates and times are the facility's (SPEC 2).
+        created_at=now.astimezone(ZoneInfo(tenant.time_zone)),
+        submitter=Submitter(
+            name=tenant.billing_provider.name,
+            identifier=clearinghouse.submitter_id or clearinghouse.sender.id,
+            contact_name=contact.name,
+            contact_phone=contact.phone,
+            contact_email=contact.email,
+        ),
+        claim_receiver=Receiver(
+            name=clearinghouse.receiver_name, identifier=clearinghouse.receiver.id
+        ),
+        delimiters=delimiters,
+    )
 
 
 class ClaimBatcher:
@@ -343,31 +380,8 @@ class ClaimBatcher:
     def _request(
         self, tenant: TenantConfig, clearinghouse: Clearinghouse, key: BatchKey, now: datetime
     ) -> InterchangeRequest:
-        contact = tenant.billing_provider.contact
-        return InterchangeRequest(
-            sender=InterchangeParty(clearinghouse.sender.qualifier.value, clearinghouse.sender.id),
-            receiver=InterchangeParty(
-                clearinghouse.receiver.qualifier.value, clearinghouse.receiver.id
-            ),
-            application_sender_code=clearinghouse.application_sender_code
-            or clearinghouse.sender.id,
-            application_receiver_code=clearinghouse.application_receiver_code
-            or clearinghouse.receiver.id,
-            usage_indicator=key.usage_indicator,
-            acknowledgment_requested=clearinghouse.acknowledgment_requested,
-            # Business dates and times are the facility's (SPEC 2).
-            created_at=now.astimezone(ZoneInfo(tenant.time_zone)),
-            submitter=Submitter(
-                name=tenant.billing_provider.name,
-                identifier=clearinghouse.submitter_id or clearinghouse.sender.id,
-                contact_name=contact.name,
-                contact_phone=contact.phone,
-                contact_email=contact.email,
-            ),
-            claim_receiver=Receiver(
-                name=clearinghouse.receiver_name, identifier=clearinghouse.receiver.id
-            ),
-            delimiters=self._delimiters,
+        return interchange_request(
+            tenant, clearinghouse, key.usage_indicator, now, self._delimiters
         )
 
     async def _allocate(

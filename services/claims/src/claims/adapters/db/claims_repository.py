@@ -17,6 +17,7 @@ from sqlalchemy import RowMapping, and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from claims.adapters.db.status_metrics import count_on_commit
 from claims.adapters.db.tables import (
     CHARGE,
     CLAIM,
@@ -436,6 +437,18 @@ class ClaimRepository:
             .limit(1)
         )
         return row.first() is not None
+
+    async def session_charge_dates(self, tenant_id: str, session_id: str) -> dict[str, list[date]]:
+        """member -> the dates of service of the session's charges on file (any status)."""
+        rows = await self._session.execute(
+            select(CHARGE.c.member_id, CHARGE.c.date_of_service)
+            .where(CHARGE.c.tenant_id == tenant_id, CHARGE.c.session_id == session_id)
+            .distinct()
+        )
+        found: dict[str, list[date]] = {}
+        for member_id, day in rows.all():
+            found.setdefault(member_id, []).append(day)
+        return found
 
     # ------------------------------------------------------------------ claims
 
@@ -886,6 +899,7 @@ class ClaimRepository:
                 actor=actor,
             )
         )
+        count_on_commit(self._session, to_status.value)
 
     async def version_content(
         self, tenant_id: str, claim_id: str, version: int

@@ -1,0 +1,22 @@
+"""What the claims use cases ask of other services, implemented in ``adapters``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from common.errors import DomainError
+
+
+class EdiPreviewUnavailable(DomainError):
+    """The EDI gateway could not render the dry run's 837 (unreachable, or it refused)."""
+
+
+class EdiPreview(Protocol):
+    async def render(
+        self, authorization: str | None, documents: Sequence[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The gateway's rendering of claim documents (``claims.claim.submitted.v1`` data):
+        its ``files`` (837 text and pyx12 findings) and ``refused`` claims. Raises
+        :class:`EdiPreviewUnavailable` with a stable code when it cannot."""
+        ...

@@ -1,11 +1,13 @@
-"""The suite on a real scenario: migrate, start the five services and the clearinghouse
-sandbox (an SFTP server of ours that validates with pyx12 and answers with 999 and 277CA
-files); feed a group therapy session through the scheduling feed, mark attendance and
-finalize it through the HTTP API as a supervisor would; tell a residential stay through
-the EHR feed; wait until the claims leave as 837P and 837I files over SFTP and come back
-ACCEPTED; then show what each service holds and where the files are.
+"""The suite on a realistic scenario: migrate, start the five services and the
+clearinghouse sandbox (an SFTP server of ours that validates with pyx12 and answers with
+999 and 277CA files); feed a week of group therapy sessions for three dozen members of two
+payers through the scheduling feed, mark each roster and finalize it through the HTTP API
+as a supervisor would; tell three residential stays over the last two months (leaves, two
+discharges, one still in house) through the EHR feed; wait, showing progress, until every
+claim has left as 837P or 837I over SFTP and come back ACCEPTED; then print what happened:
+sessions, charges and claims by status, the files and the acknowledgments.
 
-    bash scripts/demo.sh [--keep-running]
+    bash scripts/demo.sh [--keep-running] [--seed N]
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +46,13 @@ from common.testing.isolation import (
 )
 from common.testing.messages import publish_raw
 from common.testing.processes import PACKAGES, SAMPLE_TENANTS, Suite
-from common.testing.scenarios import LeaveOfAbsence, eventually, run_group_session, run_stay
+from common.testing.scenarios import (
+    GroupSessionRun,
+    LeaveOfAbsence,
+    eventually,
+    run_group_session,
+    run_stay,
+)
 from common.testing.tokens import make_token
 from common.testing.x12 import parse_interchange, pyx12_errors
 from contracts.topology import Topology
@@ -52,11 +64,20 @@ DEMO_DB = os.environ.get("RCM_DEMO_DATABASE", "rcm_demo")
 DEMO_PREFIX = os.environ.get("RCM_DEMO_PREFIX", "demo.")
 DEMO_SECRET = "demo-secret-change-me-0123456789abcdef"
 TENANT = "demo-bh"
+ZONE = ZoneInfo("America/Chicago")  # the demo facility's time zone
 VAR = Path(os.environ.get("RCM_DEMO_VAR", ROOT / "var"))
-# SPEC 12 vector 1's roster, split across the tenant's two payers (the Medicaid plan
-# replaces HQ with HG): 4 ATTENDED, 1 LATE, 1 LEFT_EARLY, 1 ABSENT.
-MARKS = ["ATTENDED", "ATTENDED", "ATTENDED", "ATTENDED", "LATE", "LEFT_EARLY", "ABSENT"]
-PAYERS = ["acme-commercial", "il-medicaid"]
+PAYERS = ("acme-commercial", "il-medicaid")
+MEMBERS = 36
+SESSIONS_PER_DAY = 2
+# Rosters stay within the Medicaid plan's ratio (10 per supervisor, tenant file).
+ROSTER = (6, 10)
+# How a roster turns out, roughly: most attend, some late, a few leave early or miss it.
+MARK_WEIGHTS = {"ATTENDED": 70, "LATE": 10, "LEFT_EARLY": 8, "ABSENT": 12}
+BILLABLE = {"ATTENDED", "LATE"}  # the tenant's billable statuses
+ACK_WAIT_SECONDS = float(os.environ.get("RCM_DEMO_ACK_WAIT_SECONDS", "240"))
+PROGRESS_EVERY = 5.0
+READ = ("billing.claim.read", "clinical.group-session.read")
+Headers = dict[str, str]
 
 
 def shown(path: Path) -> Path:
@@ -68,21 +89,174 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+# --------------------------------------------------------------------------- scenario
+
+
+@dataclass(frozen=True)
+class PlannedSession:
+    run: str  # the session's own id part: gs-<run>
+    day: date
+    members: tuple[str, ...]
+    payers: tuple[str, ...]
+    marks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlannedStay:
+    run: str  # stay-<run>, member m-<run>
+    story: str
+    payer_id: str
+    admitted: date
+    leaves: tuple[LeaveOfAbsence, ...]
+    discharged: date | None
+    expected_claims: int
+
+
+def member_ids(run_id: str) -> list[str]:
+    return [f"m-{run_id}-{n:02d}" for n in range(1, MEMBERS + 1)]
+
+
+def payer_of(member_id: str) -> str:
+    return PAYERS[int(member_id.rsplit("-", 1)[1]) % len(PAYERS)]
+
+
+def plan_sessions(run_id: str, today: date, rng: random.Random) -> list[PlannedSession]:
+    """The coming five weekdays (sessions ahead of their day: a session whose time is past
+    is the auto-close sweep's, SPEC 3), two groups a day with rosters drawn from the
+    members; each roster has at least three billable members (the smallest size band)."""
+    days: list[date] = []
+    day = today
+    while len(days) < 5:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days.append(day)
+    pool = member_ids(run_id)
+    sessions = []
+    for d in days:
+        rng.shuffle(pool)
+        taken = 0
+        for k in range(SESSIONS_PER_DAY):
+            size = rng.randint(*ROSTER)
+            roster = tuple(sorted(pool[taken : taken + size]))
+            taken += size
+            while True:
+                marks = tuple(
+                    rng.choices(list(MARK_WEIGHTS), weights=list(MARK_WEIGHTS.values()))[0]
+                    for _ in roster
+                )
+                if sum(m in BILLABLE for m in marks) >= 3:
+                    break
+            sessions.append(
+                PlannedSession(
+                    run=f"{run_id}-{d:%m%d}{'ab'[k]}",
+                    day=d,
+                    members=roster,
+                    payers=tuple(payer_of(m) for m in roster),
+                    marks=marks,
+                )
+            )
+    return sessions
+
+
+def plan_stays(run_id: str, today: date) -> list[PlannedStay]:
+    """Three stays over the two months before this one (their MONTHLY cycles are closed,
+    so their claims go out now; the current month's cycle stays open)."""
+    this_month = today.replace(day=1)
+    m2 = (this_month - timedelta(days=1)).replace(day=1)
+    m1 = (m2 - timedelta(days=1)).replace(day=1)
+    return [
+        PlannedStay(
+            run=f"{run_id}-a",
+            story="therapeutic leave, discharged home the next month",
+            payer_id="acme-commercial",
+            admitted=m1 + timedelta(days=7),
+            leaves=(LeaveOfAbsence("loa-1", m1 + timedelta(days=19), m1 + timedelta(days=22)),),
+            discharged=m2 + timedelta(days=16),
+            expected_claims=2,
+        ),
+        PlannedStay(
+            run=f"{run_id}-b",
+            story="therapeutic leave, still in house",
+            payer_id="acme-commercial",
+            admitted=m1 + timedelta(days=20),
+            leaves=(LeaveOfAbsence("loa-1", m2 + timedelta(days=8), m2 + timedelta(days=11)),),
+            discharged=None,
+            expected_claims=2,
+        ),
+        PlannedStay(
+            run=f"{run_id}-c",
+            story="hospitalization leave (Medicaid bed-hold), discharged",
+            payer_id="il-medicaid",
+            admitted=m2 + timedelta(days=4),
+            leaves=(
+                LeaveOfAbsence(
+                    "loa-1", m2 + timedelta(days=12), m2 + timedelta(days=14), "HOSPITALIZATION"
+                ),
+            ),
+            discharged=m2 + timedelta(days=25),
+            expected_claims=1,
+        ),
+    ]
+
+
+# --------------------------------------------------------------------------- plumbing
+
+
 async def reset_database(admin_url: str) -> str:
     await drop_database(admin_url, DEMO_DB)
     await create_database(admin_url, DEMO_DB)
     return with_database(admin_url, DEMO_DB)
 
 
-async def publisher(amqp_url: str, topology: Topology, documents: Sequence[dict[str, Any]]) -> None:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
+class Publisher:
+    """One connection for the whole feed, publisher confirms on."""
+
+    def __init__(self, amqp_url: str, topology: Topology) -> None:
+        self._url, self._topology = amqp_url, topology
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
+        self.count: Counter[str] = Counter()
+
+    async def __aenter__(self) -> Publisher:
+        self._connection = await aio_pika.connect_robust(self._url)
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def __call__(self, *documents: dict[str, Any]) -> None:
+        assert self._channel is not None
         for d in documents:
             await publish_raw(
-                channel, topology, json.dumps(d).encode(), d["type"], message_id=d["id"]
+                self._channel, self._topology, json.dumps(d).encode(), d["type"], message_id=d["id"]
             )
-            say(f"    published {d['type']:<48} id={d['id']}")
+            self.count[d["type"]] += 1
+
+
+async def paged(
+    api: httpx.AsyncClient, path: str, headers: Headers, **params: str
+) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        response = await api.get(
+            path, params={**params, "limit": "500", "offset": str(len(items))}, headers=headers
+        )
+        response.raise_for_status()
+        page: list[dict[str, Any]] = response.json()["items"]
+        items += page
+        if len(page) < 500:
+            return items
+
+
+async def all_claims(suite: Suite, headers: Headers) -> list[dict[str, Any]]:
+    async with httpx.AsyncClient(base_url=suite.url("claims"), timeout=15) as api:
+        return await paged(api, "/v1/claims", headers)
+
+
+def counted(values: Sequence[str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(Counter(values).items())) or "none"
 
 
 async def stored_counts(database_url: str) -> list[tuple[str, str, int]]:
@@ -113,45 +287,200 @@ async def dead_letter_counts(amqp_url: str, topology: Topology) -> dict[str, int
         return counts
 
 
-def summary(suite: Suite, headers: dict[str, str], session_id: str, stay_id: str) -> None:
-    def get(service: str, path: str, **params: str) -> list[dict[str, Any]]:
-        response = httpx.get(
-            f"{suite.url(service)}{path}", params=params, headers=headers, timeout=10
-        )
-        response.raise_for_status()
-        items: list[dict[str, Any]] = response.json()["items"]
-        return items
+# --------------------------------------------------------------------------- phases
 
-    charges = get("charges", "/v1/charges", session_id=session_id)
-    by_status: dict[str, int] = {}
-    for c in charges:
-        by_status[c["status"]] = by_status.get(c["status"], 0) + 1
-    say(f"    group charges {len(charges)}: " + ", ".join(f"{k}={v}" for k, v in by_status.items()))
-    for c in charges:
+
+async def feed_sessions(
+    suite: Suite,
+    publish: Publisher,
+    bearer: Callable[[Sequence[str]], Headers],
+    planned: Sequence[PlannedSession],
+) -> list[GroupSessionRun]:
+    """Every session through the feed and the supervisor's API calls, four at a time (as
+    four group rooms would), each line printed when its claims have left."""
+    gate = asyncio.Semaphore(4)
+
+    async def one(p: PlannedSession) -> GroupSessionRun:
+        async with gate:
+            done = await run_group_session(
+                attendance_url=suite.url("attendance"),
+                claims_url=suite.url("claims"),
+                publish=publish,
+                bearer=bearer,
+                tenant=TENANT,
+                run=p.run,
+                day=p.day,
+                marks=p.marks,
+                payers=p.payers,
+                members=p.members,
+                within_seconds=180,
+            )
+        preview = done.preview
+        marks = Counter(p.marks)
         say(
-            f"      {c['member_id']:<16} {c['procedure_code']}:{':'.join(c['modifiers'])}"
-            f"  ${c['amount']:>6}  payer={c['payer_id']:<16} {c['status']}"
+            f"    {done.session_id:<18} {p.day:%a %m-%d}  roster {len(p.members):>2} "
+            f"({', '.join(f'{k.lower()} {v}' for k, v in sorted(marks.items()))})  "
+            f"billable {preview['billable_count']:>2}, band {preview['band']['name']:<6} "
+            f"${preview['band']['rate']}  issues "
+            f"{','.join(i['code'] for i in preview['issues']) or 'none'}  "
+            f"-> {len(done.claims)} 837P claim(s) sent"
         )
-    claims = get("claims", "/v1/claims", session_id=session_id) + get(
-        "claims", "/v1/claims", stay_id=stay_id
-    )
-    say(f"    claims {len(claims)}:")
+        return done
+
+    return list(await asyncio.gather(*(one(p) for p in planned)))
+
+
+async def feed_stays(
+    suite: Suite,
+    publish: Publisher,
+    bearer: Callable[[Sequence[str]], Headers],
+    planned: Sequence[PlannedStay],
+) -> list[dict[str, Any]]:
+    async def one(p: PlannedStay) -> list[dict[str, Any]]:
+        claims = await run_stay(
+            claims_url=suite.url("claims"),
+            publish=publish,
+            bearer=bearer,
+            tenant=TENANT,
+            run=p.run,
+            program_id="residential",
+            admitted=p.admitted,
+            admit_hour=14,
+            leaves=p.leaves,
+            discharged=p.discharged,
+            discharge_status="01",
+            expected_claims=p.expected_claims,
+            payer_id=p.payer_id,
+            within_seconds=180,
+        )
+        leaves = "; ".join(f"{x.reason.lower()} leave {x.start}..{x.back}" for x in p.leaves)
+        say(
+            f"    stay-{p.run:<14} {p.payer_id:<16} admitted {p.admitted}, {leaves}, "
+            f"{'discharged ' + str(p.discharged) if p.discharged else 'in house'} "
+            f"-> {len(claims)} 837I cycle claim(s) sent"
+        )
+        return claims
+
+    return [c for claims in await asyncio.gather(*(one(p) for p in planned)) for c in claims]
+
+
+async def until_acknowledged(
+    suite: Suite, sandbox: SandboxProcess, headers: Headers, expected: int, seconds: float
+) -> list[dict[str, Any]]:
+    """Waits until every claim reads ACCEPTED or REJECTED, printing the count by status
+    every few seconds; on time-out prints what is still waiting and why, then raises."""
+    done = {"ACCEPTED", "REJECTED"}
+    started = time.monotonic()
+    last_shown = 0.0
+    latest: list[dict[str, Any]] = []
+
+    async def probe() -> list[dict[str, Any]] | None:
+        nonlocal last_shown, latest
+        latest = await all_claims(suite, headers)
+        statuses = [str(c["status"]) for c in latest]
+        if time.monotonic() - last_shown >= PROGRESS_EVERY:
+            last_shown = time.monotonic()
+            elapsed = time.monotonic() - started
+            say(f"    {elapsed:5.0f}s  {len(latest)} claims: {counted(statuses)}")
+        finished = len(latest) >= expected and all(s in done for s in statuses)
+        return latest if finished else None
+
+    try:
+        return await eventually(probe, seconds)
+    except TimeoutError:
+        await explain_waiting(suite, sandbox, headers, latest)
+        raise
+
+
+async def explain_waiting(
+    suite: Suite, sandbox: SandboxProcess, headers: Headers, claims: list[dict[str, Any]]
+) -> None:
+    """What a stuck run needs to be understood: the claims not acknowledged, the gateway's
+    interchanges and acknowledgments, and the warnings and errors the services logged."""
+    say("==> not acknowledged in time; what is waiting:")
     for c in claims:
+        if c["status"] not in {"ACCEPTED", "REJECTED"}:
+            say(
+                f"    claim {c['claim_id']} {c['transaction_type']} {c['status']} "
+                f"transmissions {len(c.get('transmissions') or [])}"
+            )
+    async with httpx.AsyncClient(base_url=suite.url("edi-gateway"), timeout=15) as api:
+        for path in ("/v1/interchanges", "/v1/acknowledgments"):
+            try:
+                items = await paged(api, path, headers)
+            except httpx.HTTPError as exc:
+                say(f"    {path}: {type(exc).__name__}")
+                continue
+            say(f"    {path}: " + counted([str(i.get("status")) for i in items]))
+            for i in items:
+                if i.get("status") not in {"SENT", "ACCEPTED", "APPLIED"}:
+                    say(f"      {json.dumps(i, default=str)[:300]}")
+    for log in [*sorted(suite.log_dir.glob("*.log")), sandbox.log_path]:
+        lines = [
+            line
+            for line in log.read_text(errors="replace").splitlines()
+            if '"level": "error"' in line or '"level": "warning"' in line
+        ]
+        for line in lines[-8:]:
+            say(f"    {log.stem}: {line[:400]}")
+
+
+def summary(
+    suite: Suite,
+    headers: Headers,
+    planned: Sequence[PlannedSession],
+    claims: Sequence[dict[str, Any]],
+) -> None:
+    async def charges_and_sessions() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with httpx.AsyncClient(base_url=suite.url("charges"), timeout=15) as api:
+            charges = await paged(api, "/v1/charges", headers)
+        async with httpx.AsyncClient(base_url=suite.url("attendance"), timeout=15) as api:
+            days = sorted({s.day for s in planned})
+            listed = await paged(
+                api,
+                "/v1/group-sessions",
+                headers,
+                **{"from": days[0].isoformat(), "to": days[-1].isoformat()},
+            )
+        return charges, listed
+
+    charges, listed = asyncio.run(charges_and_sessions())
+    say(f"    {'group sessions':<16} {len(planned)}: {counted([s['status'] for s in listed])}")
+    for kind in sorted({str(c["kind"]) for c in charges}):
+        mine = [c for c in charges if c["kind"] == kind]
+        total = sum((Decimal(c["amount"]) for c in mine), Decimal("0"))
         say(
-            f"      {c['patient_control_number']:<12} {c['transaction_type']}  "
-            f"{c['period_from']}..{c['period_to']}  ${c['total_charge']:>8}  {c['status']}"
+            f"    {kind.lower() + ' charges':<16} {len(mine)}: "
+            f"{counted([c['status'] for c in mine])}  (${total:,.2f})"
         )
-    interchanges = get("edi-gateway", "/v1/interchanges")
-    say(f"    interchanges {len(interchanges)}:")
-    for i in interchanges:
+    for kind in ("837P", "837I"):
+        mine = [c for c in claims if c["transaction_type"] == kind]
+        total = sum((Decimal(c["total_charge"]) for c in mine), Decimal("0"))
         say(
-            f"      ISA13 {i['isa13']:09d} {i['transaction_type']} {i['claim_count']} claim(s) "
-            f"{i['status']}  {i['file_name']}"
+            f"    {'claims ' + kind:<16} {len(mine)}: {counted([c['status'] for c in mine])}"
+            f"  (billed ${total:,.2f})"
         )
-    acknowledgments = get("edi-gateway", "/v1/acknowledgments")
-    say(f"    acknowledgments received {len(acknowledgments)}:")
-    for a in acknowledgments:
-        say(f"      {a.get('kind')} {a.get('file_name')} {a.get('status')}")
+    for c in sorted(
+        (c for c in claims if c["transaction_type"] == "837I"), key=lambda c: c["period_from"]
+    ):
+        say(
+            f"      {c['patient_control_number']:<14} {c['period_from']}..{c['period_to']}  "
+            f"${c['total_charge']:>9}  {c['status']}"
+        )
+    interchanges = httpx.get(
+        f"{suite.url('edi-gateway')}/v1/interchanges", headers=headers, timeout=15
+    ).json()["items"]
+    say(
+        f"    {'interchanges':<16} {len(interchanges)}: "
+        + counted([f"{i['transaction_type']} {i['status']}" for i in interchanges])
+    )
+    acknowledgments = httpx.get(
+        f"{suite.url('edi-gateway')}/v1/acknowledgments", headers=headers, timeout=15
+    ).json()["items"]
+    say(
+        f"    {'acknowledgments':<16} {len(acknowledgments)}: "
+        + counted([f"{a.get('kind')} {a.get('status')}" for a in acknowledgments])
+    )
 
 
 def main() -> int:
@@ -159,6 +488,7 @@ def main() -> int:
     parser.add_argument(
         "--keep-running", action="store_true", help="leave the services up until Ctrl-C"
     )
+    parser.add_argument("--seed", type=int, default=None, help="the rosters' random seed")
     args = parser.parse_args()
     admin_url, amqp_url = default_database_url(), default_amqp_url()
     topology = Topology(prefix=DEMO_PREFIX)
@@ -207,70 +537,51 @@ def main() -> int:
         for name, p in suite.processes.items():
             say(f"    {name:<12} {p.base_url}   logs: {shown(p.log_path)}")
 
-        def bearer(scopes: Sequence[str]) -> dict[str, str]:
+        def bearer(scopes: Sequence[str]) -> Headers:
             token = make_token(
                 tenant=TENANT, scopes=scopes, secret=DEMO_SECRET, subject="supervisor-demo"
             )
             return {"Authorization": f"Bearer {token}"}
 
-        async def publish(*documents: dict[str, Any]) -> None:
-            await publisher(amqp_url, topology, documents)
-
-        day = datetime.now(ZoneInfo("America/Chicago")).date() + timedelta(days=1)
-        say(
-            f"==> a group therapy session on {day}: feeds in, supervisor marks "
-            f"{', '.join(MARKS)} and finalizes; waiting for the 837P to leave"
-        )
-        started = time.monotonic()
         run_id = uuid.uuid4().hex[:6]
-        run = asyncio.run(
-            run_group_session(
-                attendance_url=suite.url("attendance"),
-                claims_url=suite.url("claims"),
-                publish=publish,
-                bearer=bearer,
-                tenant=TENANT,
-                run=run_id,
-                day=day,
-                marks=MARKS,
-                payers=PAYERS,
-            )
-        )
-        preview = run.preview
-        say(
-            f"    preview: {preview['billable_count']} billable, band "
-            f"{preview['band']['name']} at ${preview['band']['rate']}, issues "
-            f"{[i['code'] for i in preview['issues']] or 'none'}"
-        )
-        say(f"    claims transmitted in {time.monotonic() - started:.1f}s")
-        say(
-            "==> a residential stay (SPEC 12 vector 2): admitted 2026-01-10, therapeutic leave "
-            "01-20..01-23, discharged 02-03; waiting for the 837I to leave"
-        )
-        stay_claims = asyncio.run(
-            run_stay(
-                claims_url=suite.url("claims"),
-                publish=publish,
-                bearer=bearer,
-                tenant=TENANT,
-                run=run_id,
-                program_id="residential",
-                admitted=date(2026, 1, 10),
-                admit_hour=14,
-                leaves=[LeaveOfAbsence("loa-1", date(2026, 1, 20), date(2026, 1, 23))],
-                discharged=date(2026, 2, 3),
-                discharge_status="01",
-                expected_claims=2,
-            )
-        )
-        say(f"    {len(stay_claims)} cycle claims transmitted")
+        seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
+        today = datetime.now(ZONE).date()
+        planned = plan_sessions(run_id, today, random.Random(seed))
+        stays = plan_stays(run_id, today)
+        started = time.monotonic()
+
+        async def feed() -> tuple[list[GroupSessionRun], list[dict[str, Any]]]:
+            async with Publisher(amqp_url, topology) as publish:
+                say(
+                    f"==> a week of group therapy ({len(planned)} sessions, "
+                    f"{planned[0].day}..{planned[-1].day}, {MEMBERS} members "
+                    f"of {' and '.join(PAYERS)}, rosters seed {seed}): feeds in, supervisors "
+                    "mark and finalize; each line when its 837P claims have left"
+                )
+                sessions = await feed_sessions(suite, publish, bearer, planned)
+                say(
+                    f"==> three residential stays over {stays[0].admitted:%B} and "
+                    f"{stays[-1].admitted:%B} (MONTHLY cycles, $300/day): each line when its "
+                    "837I cycle claims have left"
+                )
+                stay_claims = await feed_stays(suite, publish, bearer, stays)
+                say(
+                    f"    {sum(publish.count.values())} feed events published: "
+                    + counted(list(publish.count.elements()))
+                )
+                return sessions, stay_claims
+
+        sessions, stay_claims = asyncio.run(feed())
+        expected = sum(len(s.claims) for s in sessions) + len(stay_claims)
+        say(f"    {expected} claims sent in {time.monotonic() - started:.1f}s")
         say("==> waiting for the clearinghouse's 999 and 277CA to come back")
-        statuses = asyncio.run(
-            until_acknowledged(suite, bearer(["billing.claim.read"]), run.session_id, run_id)
+        claims = asyncio.run(
+            until_acknowledged(suite, sandbox, bearer(READ), expected, ACK_WAIT_SECONDS)
         )
-        say(f"    {len(statuses)} claim(s) acknowledged in {time.monotonic() - started:.1f}s")
+        statuses = [str(c["status"]) for c in claims]
+        say(f"    {len(claims)} claims acknowledged, {time.monotonic() - started:.1f}s in all")
         say("==> summary")
-        summary(suite, bearer(["billing.claim.read"]), run.session_id, f"stay-{run_id}")
+        summary(suite, bearer(READ), planned, claims)
         files = sorted(sandbox.inbound.glob("*.x12"))
         say(f"==> 837 files the clearinghouse received ({shown(sandbox.inbound)})")
         valid = True
@@ -283,20 +594,23 @@ def main() -> int:
                 f"{'0 errors' if not errors else errors[:3]}"
             )
         answers = sorted(p.name for p in sandbox.outbound.rglob("*.x12"))
-        say(f"==> acknowledgments it wrote ({shown(sandbox.outbound)}): " + ", ".join(answers))
+        say(f"==> acknowledgments it wrote ({shown(sandbox.outbound)}): {len(answers)} files")
+        for kind in ("TA1", "999", "277CA"):
+            mine = [a for a in answers if kind in a]
+            if mine:
+                say(f"    {kind:<6} {len(mine):>3}  e.g. {mine[0]}")
         dead = asyncio.run(dead_letter_counts(amqp_url, topology))
         say("==> dead-letter queues: " + ", ".join(f"{k}={v}" for k, v in dead.items()))
         say("==> rows stored per service schema")
         for schema, table, n in asyncio.run(stored_counts(database_url)):
             if n:
                 say(f"    {schema:<12} {table:<28} {n}")
-        ok = bool(files) and valid and not any(dead.values())
+        ok = bool(files) and valid and not any(dead.values()) and len(claims) == expected
         ok = ok and all(status == "ACCEPTED" for status in statuses)
-        by_status = {k: statuses.count(k) for k in sorted(set(statuses))}
         say(
             f"==> result: {'OK' if ok else 'FAILED'}: {len(files)} file(s), pyx12 "
-            f"{'clean' if valid else 'ERRORS'}, claims "
-            + ", ".join(f"{k}={v}" for k, v in by_status.items())
+            f"{'clean' if valid else 'ERRORS'}, expected {expected} claims, claims "
+            + counted(statuses)
             + f", dead letters {sum(dead.values())}"
         )
         if args.keep_running:
@@ -311,24 +625,6 @@ def main() -> int:
         suite.stop()
         sandbox.stop()
         asyncio.run(delete_broker_names(amqp_url, topology))
-
-
-async def until_acknowledged(
-    suite: Suite, headers: dict[str, str], session_id: str, run_id: str
-) -> list[str]:
-    """Waits until every claim of the run reads ACCEPTED or REJECTED; returns their statuses."""
-    done = {"ACCEPTED", "REJECTED"}
-
-    async def probe() -> list[str] | None:
-        async with httpx.AsyncClient(base_url=suite.url("claims"), timeout=10) as api:
-            claims = []
-            for params in ({"session_id": session_id}, {"stay_id": f"stay-{run_id}"}):
-                response = await api.get("/v1/claims", params=params, headers=headers)
-                claims += response.json()["items"]
-        statuses = [str(c["status"]) for c in claims]
-        return statuses if statuses and all(s in done for s in statuses) else None
-
-    return await eventually(probe, 120)
 
 
 if __name__ == "__main__":

@@ -128,6 +128,10 @@ class Suite:
                 "JWT_SECRET": self.jwt_secret,
                 "LOG_JSON": "true",
                 "OUTBOX_POLL_SECONDS": "0.1",
+                # Small pools: a test run keeps several suites up at once (the session's, a
+                # module's own, replicas) on one Postgres of 100 connections.
+                "DB_POOL_SIZE": "4",
+                "DB_MAX_OVERFLOW": "4",
                 "GRACEFUL_TIMEOUT_SECONDS": "10",
                 "TENANT_CONFIG_DIR": str(SAMPLE_TENANTS),
                 **self.extra_env,
@@ -138,6 +142,10 @@ class Suite:
             self.processes[name] = ServiceProcess(
                 name=name, port=free_port(), log_path=self.log_dir / f"{name}.log", env=env
             )
+        if "claims" in self.processes and "edi-gateway" in self.processes:
+            # The claims API's dry run renders its 837 through the gateway (issue #8).
+            claims = self.processes["claims"].env
+            claims.setdefault("EDI_GATEWAY_URL", self.url("edi-gateway"))
 
     def url(self, service: str) -> str:
         return self.processes[service].base_url

@@ -88,12 +88,19 @@ async def run_group_session(
     payers: Sequence[str],
     within_seconds: float = 90,
     until_transmitted: bool = True,
+    members: Sequence[str] | None = None,
 ) -> GroupSessionRun:
     """Reference data and a scheduled session in through the feeds; the supervisor marks
     the roster with ``marks`` (one per member) and finalizes; returns once every claim
     of the session is transmitted or rejected (``until_transmitted=False``: once every
-    claim is submitted, for a clearinghouse that is not taking files)."""
-    members = [f"m-{run}-{i}" for i in range(1, len(marks) + 1)]
+    claim is submitted, for a clearinghouse that is not taking files). ``members``: the
+    roster's member ids (default: members of this run's own, ``m-<run>-<n>``); the member at
+    roster position i gets ``payers[i % len(payers)]`` (one payer per member: no cycling)."""
+    if members is None:
+        members = [f"m-{run}-{i}" for i in range(1, len(marks) + 1)]
+    members = list(members)
+    if len(members) != len(marks):
+        raise ValueError("one mark per member")
     session_id = f"gs-{run}"
     reference = [
         retarget(sample("ehr.facility.upserted.v1"), tenant, f"{run}-fac"),
@@ -194,14 +201,15 @@ async def run_stay(
     admitted: date,
     admit_hour: int,
     leaves: Sequence[LeaveOfAbsence],
-    discharged: date,
+    discharged: date | None,
     discharge_status: str,
     expected_claims: int,
     payer_id: str = "acme-commercial",
     within_seconds: float = 120,
 ) -> list[dict[str, Any]]:
-    """A stay told by the EHR feed (member, facility, admission, leaves, discharge) and
-    returns once its ``expected_claims`` cycle claims are transmitted or rejected."""
+    """A stay told by the EHR feed (member, facility, admission, leaves, discharge unless
+    ``discharged`` is None: still in house) and returns once its ``expected_claims`` cycle
+    claims are transmitted or rejected."""
     member_id, stay_id = f"m-{run}", f"stay-{run}"
     member = member_event(tenant, member_id, f"{run}-m", payer_id=payer_id, diagnoses=["F332"])
     member["data"]["program_enrollments"] = [
@@ -239,11 +247,12 @@ async def run_stay(
             stay_id=stay_id, leave_id=leave.leave_id, return_date=leave.back.isoformat()
         )
         events += [started, ended]
-    discharge = retarget(sample("ehr.stay.discharged.v1"), tenant, f"{run}-dis")
-    discharge["data"].update(
-        stay_id=stay_id, discharge_date=discharged.isoformat(), patient_status=discharge_status
-    )
-    events.append(discharge)
+    if discharged is not None:
+        discharge = retarget(sample("ehr.stay.discharged.v1"), tenant, f"{run}-dis")
+        discharge["data"].update(
+            stay_id=stay_id, discharge_date=discharged.isoformat(), patient_status=discharge_status
+        )
+        events.append(discharge)
     for event in events:  # in the order they happened
         await publish(event)
 

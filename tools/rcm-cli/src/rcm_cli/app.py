@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -612,6 +613,39 @@ async def _apis(
             )
             for tenant in tenants
         }
+
+
+def find_demo(start: Path) -> Path | None:
+    """The checkout's ``scripts/demo.py``, looking up from ``start``."""
+    for folder in (start, *start.parents):
+        candidate = folder / "scripts" / "demo.py"
+        if candidate.is_file() and (folder / "contracts").is_dir():
+            return candidate
+    return None
+
+
+@app.command("demo")
+def demo(
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="leave the services up until Ctrl-C")
+    ] = False,
+    seed: Annotated[int | None, typer.Option(help="the rosters' random seed")] = None,
+    checkout: Annotated[
+        Path | None,
+        typer.Option(help="the suite's checkout (default: found from the current folder)"),
+    ] = None,
+) -> None:
+    """Run the README's demo from a checkout: the five services and the clearinghouse
+    sandbox, a week of group sessions and three stays, until the 999/277CA are back."""
+    script = find_demo((checkout or Path.cwd()).resolve())
+    if script is None:
+        raise _fail("DEMO_NOT_FOUND: no scripts/demo.py here or above; run from the checkout")
+    args = [sys.executable, str(script)]
+    if keep_running:
+        args.append("--keep-running")
+    if seed is not None:
+        args += ["--seed", str(seed)]
+    raise typer.Exit(subprocess.call(args, cwd=script.parents[1]))  # noqa: S603
 
 
 def main() -> None:

@@ -12,6 +12,10 @@ How one trace crosses services:
    AMQP message headers.
 3. The consumer continues from the message headers (falling back to the envelope's
    ``traceparent``) in a CONSUMER span; the events its handler publishes carry it on.
+4. Background work acting for a claim (the gateway's batcher sending its file, the
+   acknowledgment poller applying its 277CA) runs in a span :func:`continuing` the
+   traceparent stored with the claim, so one trace spans scheduling event -> charge ->
+   claim -> file -> acknowledgment.
 
 Spans carry ids only (event id and type, tenant, routing key), never PHI.
 
@@ -21,7 +25,8 @@ logs) | ``console`` | ``otlp`` (``OTEL_EXPORTER_OTLP_ENDPOINT``, HTTP/protobuf).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -131,6 +136,17 @@ def context_from_headers(headers: Mapping[str, Any] | None) -> otel_context.Cont
     extracted = _propagator.extract(carrier)
     span_context = trace.get_current_span(extracted).get_span_context()
     return extracted if span_context.is_valid else None
+
+
+@contextmanager
+def continuing(traceparent: str | None, name: str, **attributes: str | int) -> Iterator[trace.Span]:
+    """A span continuing the trace ``traceparent`` names (a new trace when it is missing):
+    for background work (batches, acknowledgment polls) that acts for something whose
+    trace started elsewhere, so the events it publishes carry that trace on."""
+    with tracer().start_as_current_span(
+        name, context=context_from_traceparent(traceparent), attributes=attributes
+    ) as span:
+        yield span
 
 
 def inject_headers(headers: MutableMapping[str, Any]) -> None:

@@ -608,3 +608,55 @@ async def test_metrics_count_files_sent_control_numbers_and_acknowledgments(
         'rcm_messages_consumed_total{event_type="claims.claim.submitted.v1",'
         'outcome="applied",service="edi-gateway"}' in text
     )
+
+
+async def test_the_file_and_the_acknowledgment_continue_each_claims_trace(
+    runtime: ServiceRuntime,
+    client: httpx.AsyncClient,
+    channel: AbstractChannel,
+    topology: Topology,
+    token: Callable[..., str],
+    local_root: Path,
+) -> None:
+    """The batcher and the acknowledgment poller run outside any consumer span; the
+    transmitted and accepted events still carry the trace the claim came with (issue #8:
+    scheduling event -> charge -> claim -> file -> acknowledgment is one trace)."""
+    traces = {}
+    claims = [claim_data(pcn=f"PT{uuid.uuid4().hex[:10].upper()}{n}") for n in range(2)]
+    for claim in claims:
+        trace_id = uuid.uuid4().hex
+        traces[claim["claim_id"]] = trace_id
+        event = submitted_event(claim).model_copy(
+            update={"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"}
+        )
+        await publish_event(channel, topology, event)
+    for claim in claims:
+        await transmissions_when_sent(client, token, claim["claim_id"])
+    drop(
+        local_root,
+        "277ca-traced.x12",
+        ack_277ca(
+            [ClaimResult(c["patient_control_number"], "A2:20") for c in claims], isa13=700000090
+        ),
+    )
+    await events_about(runtime, set(traces), 2)
+    schema = runtime.settings.db_schema
+    async with runtime.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                text(
+                    f'SELECT event_type, payload FROM "{schema}".outbox WHERE event_type IN '
+                    "('edi.claim.transmitted.v1', 'edi.claim.accepted.v1')"
+                )
+            )
+        ).all()
+    seen = {
+        (r[0], r[1]["data"]["claim_id"]): r[1]["traceparent"].split("-")[1]
+        for r in rows
+        if r[1]["data"]["claim_id"] in traces
+    }
+    assert seen == {
+        (kind, claim_id): trace_id
+        for claim_id, trace_id in traces.items()
+        for kind in ("edi.claim.transmitted.v1", "edi.claim.accepted.v1")
+    }

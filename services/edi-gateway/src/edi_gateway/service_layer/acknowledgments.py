@@ -29,6 +29,7 @@ from common.db import UnitOfWork, utcnow
 from common.errors import DomainError
 from common.leases import try_lock
 from common.logging import get_logger
+from common.telemetry import continuing
 from common.tenants import TenantDirectory, TenantNotConfigured
 from contracts.events import EDI_CLAIM_ACCEPTED_V1, EDI_CLAIM_REJECTED_V1
 from contracts.events.edi import (
@@ -48,7 +49,7 @@ from edi_gateway.adapters.db.acknowledgment_repository import (
     ClaimCandidate,
     TransmittedClaim,
 )
-from edi_gateway.adapters.db.repository import ArchivedFileRepository
+from edi_gateway.adapters.db.repository import ArchivedFileRepository, ClaimSubmissionRepository
 from edi_gateway.domain.acknowledgments import (
     TA1_NOTES,
     AcknowledgmentKind,
@@ -369,7 +370,7 @@ class _Application:
                     values["ack_status"] = settled_outcome(state.ack_status, ClaimOutcome.REJECTED)
                 await self.repository.update_transmission(self.tenant_id, state, **values)
                 if ta1.outcome is ClaimOutcome.REJECTED:
-                    self._publish_rejected(
+                    await self._publish_rejected(
                         position,
                         claim,
                         AcknowledgmentStage.TA1,
@@ -477,7 +478,7 @@ class _Application:
             ack_999_codes=codes,
             ack_status=settled_outcome(state.ack_status, ClaimOutcome.REJECTED),
         )
-        self._publish_rejected(
+        await self._publish_rejected(
             position,
             claim,
             AcknowledgmentStage.ACK_999,
@@ -564,9 +565,10 @@ class _Application:
                 "lines": event_lines,
             }
             if effect is ItemEffect.ANNOUNCED and outcome is ClaimOutcome.REJECTED:
-                self.uow.publish(
+                await self._announce(
+                    chosen.claim_id,
+                    chosen.claim_version,
                     type=EDI_CLAIM_REJECTED_V1,
-                    tenant_id=self.tenant_id,
                     subject=chosen.claim_id,
                     event_id=self._event_id(position, transmitted),
                     data=EdiClaimRejected(
@@ -577,9 +579,10 @@ class _Application:
                 )
             elif effect is ItemEffect.ANNOUNCED:
                 # Not after a rejection: that one wins, the acceptance is recorded, not told.
-                self.uow.publish(
+                await self._announce(
+                    chosen.claim_id,
+                    chosen.claim_version,
                     type=EDI_CLAIM_ACCEPTED_V1,
-                    tenant_id=self.tenant_id,
                     subject=chosen.claim_id,
                     event_id=self._event_id(position, transmitted),
                     data=EdiClaimAccepted(
@@ -625,7 +628,22 @@ class _Application:
             )
         )
 
-    def _publish_rejected(
+    async def _announce(self, claim_id: str, claim_version: int, **event: Any) -> None:
+        """Publish an event about the claim in a span continuing the claim's own trace
+        (stored with its submission): the poller runs outside any consumer span."""
+        traceparents = await ClaimSubmissionRepository(self.uow.session).traceparents(
+            self.tenant_id, [(claim_id, claim_version)]
+        )
+        with continuing(
+            traceparents.get((claim_id, claim_version)),
+            "edi.acknowledgment.apply",
+            tenant_id=self.tenant_id,
+            claim_id=claim_id,
+            acknowledgment_file_id=self.file_id,
+        ):
+            self.uow.publish(tenant_id=self.tenant_id, **event)
+
+    async def _publish_rejected(
         self,
         position: int,
         claim: TransmittedClaim,
@@ -635,9 +653,10 @@ class _Application:
         *,
         party: EventParty,
     ) -> None:
-        self.uow.publish(
+        await self._announce(
+            claim.claim_id,
+            claim.claim_version,
             type=EDI_CLAIM_REJECTED_V1,
-            tenant_id=self.tenant_id,
             subject=claim.claim_id,
             event_id=self._event_id(position, claim),
             data=EdiClaimRejected(

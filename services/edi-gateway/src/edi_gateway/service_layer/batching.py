@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from common.db import UnitOfWork, utcnow
 from common.leases import try_lock
 from common.logging import get_logger
+from common.telemetry import continuing
 from common.tenants import TenantDirectory, TenantNotConfigured
 from contracts.events import EDI_CLAIM_TRANSMITTED_V1
 from contracts.events.claims import ClaimSubmitted
@@ -587,31 +588,21 @@ class ClaimBatcher:
         transmissions = await TransmissionRepository(uow.session).for_interchange(
             interchange.tenant_id, interchange.interchange_id
         )
+        traceparents = await ClaimSubmissionRepository(uow.session).traceparents(
+            interchange.tenant_id, [(t.claim_id, t.claim_version) for t in transmissions]
+        )
         for transmission in transmissions:
-            uow.publish(
-                type=EDI_CLAIM_TRANSMITTED_V1,
+            # The batcher runs outside any consumer span: each claim's transmitted event
+            # continues that claim's own trace (its submission's traceparent).
+            with continuing(
+                traceparents.get((transmission.claim_id, transmission.claim_version)),
+                "edi.interchange.send",
                 tenant_id=interchange.tenant_id,
-                subject=transmission.claim_id,
-                event_id=str(
-                    uuid.uuid5(
-                        EVENT_NAMESPACE,
-                        f"transmitted/{interchange.interchange_id}/{transmission.claim_id}"
-                        f"/{transmission.claim_version}",
-                    )
-                ),
-                data=EdiClaimTransmitted(
-                    claim_id=transmission.claim_id,
-                    claim_version=transmission.claim_version,
-                    patient_control_number=transmission.patient_control_number,
-                    clearinghouse_id=interchange.clearinghouse_id,
-                    interchange_control_number=f"{transmission.isa13:09d}",
-                    group_control_number=str(transmission.gs06),
-                    transaction_set_control_number=f"{transmission.st02:04d}",
-                    file_name=interchange.file_name,
-                    file_sha256=archived.sha256,
-                    transmitted_at=sent_at,
-                ),
-            )
+                claim_id=transmission.claim_id,
+                interchange_id=interchange.interchange_id,
+                isa13=interchange.isa13,
+            ):
+                self._announce_transmitted(uow, interchange, archived.sha256, transmission, sent_at)
         await uow.commit()
         FILES_SENT.labels(str(interchange.transaction_type)).inc()
         self._retries.succeeded(interchange.interchange_id)
@@ -625,6 +616,39 @@ class ClaimBatcher:
             claims=len(transmissions),
         )
         return True
+
+    @staticmethod
+    def _announce_transmitted(
+        uow: UnitOfWork,
+        interchange: Interchange,
+        file_sha256: str,
+        transmission: Transmission,
+        sent_at: datetime,
+    ) -> None:
+        uow.publish(
+            type=EDI_CLAIM_TRANSMITTED_V1,
+            tenant_id=interchange.tenant_id,
+            subject=transmission.claim_id,
+            event_id=str(
+                uuid.uuid5(
+                    EVENT_NAMESPACE,
+                    f"transmitted/{interchange.interchange_id}/{transmission.claim_id}"
+                    f"/{transmission.claim_version}",
+                )
+            ),
+            data=EdiClaimTransmitted(
+                claim_id=transmission.claim_id,
+                claim_version=transmission.claim_version,
+                patient_control_number=transmission.patient_control_number,
+                clearinghouse_id=interchange.clearinghouse_id,
+                interchange_control_number=f"{transmission.isa13:09d}",
+                group_control_number=str(transmission.gs06),
+                transaction_set_control_number=f"{transmission.st02:04d}",
+                file_name=interchange.file_name,
+                file_sha256=file_sha256,
+                transmitted_at=sent_at,
+            ),
+        )
 
     def _render_and_validate(
         self,

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from common.db import UnitOfWork, utcnow
 from common.logging import get_logger
+from common.telemetry import current_traceparent
 from contracts.events import EDI_CLAIM_REJECTED_V1
 from contracts.events.claims import ClaimSubmitted
 from contracts.events.edi import EdiClaimRejected, RejectionStage
@@ -61,6 +62,7 @@ async def accept_claim(
             status=status,
             rejection_codes=codes,
             rejection_message=message,
+            traceparent=current_traceparent(),
         )
 
     try:

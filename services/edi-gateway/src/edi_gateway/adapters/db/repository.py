@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -295,6 +295,7 @@ class ClaimSubmissionRepository:
         status: ClaimSubmissionStatus = ClaimSubmissionStatus.PENDING,
         rejection_codes: Sequence[str] | None = None,
         rejection_message: str | None = None,
+        traceparent: str | None = None,
     ) -> bool:
         """Store the claim version; False when it was stored already (a duplicate)."""
         statement = (
@@ -313,11 +314,27 @@ class ClaimSubmissionRepository:
                 correlation_id=correlation_id,
                 rejection_codes=list(rejection_codes) if rejection_codes is not None else None,
                 rejection_message=rejection_message,
+                traceparent=traceparent,
             )
             .on_conflict_do_nothing(constraint="uq_claim_submission_version")
             .returning(CLAIM_SUBMISSION.c.id)
         )
         return (await self._session.execute(statement)).scalar_one_or_none() is not None
+
+    async def traceparents(
+        self, tenant_id: str, claims: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], str]:
+        """The stored traceparent of each (claim id, version) that has one."""
+        if not claims:
+            return {}
+        c = CLAIM_SUBMISSION.c
+        query = select(c.claim_id, c.claim_version, c.traceparent).where(
+            c.tenant_id == tenant_id,
+            tuple_(c.claim_id, c.claim_version).in_(list(claims)),
+            c.traceparent.is_not(None),
+        )
+        rows = (await self._session.execute(query)).all()
+        return {(str(r[0]), int(r[1])): str(r[2]) for r in rows}
 
     async def pending_groups(self) -> list[PendingGroup]:
         """Across tenants (the batcher's view): each group with pending claims, how many,

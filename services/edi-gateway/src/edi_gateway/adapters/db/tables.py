@@ -176,6 +176,9 @@ class ClaimSubmissionRow(GatewayTable, table=True):
     transaction_type: str = Field(sa_column=Column(String(4), nullable=False))
     # None only for a claim refused on arrival (its clearinghouse is not configured).
     usage_indicator: str | None = Field(default=None, sa_column=Column(String(1), nullable=True))
+    # The W3C traceparent of the event that brought it (migration 0007): background jobs
+    # continue the claim's trace from it.
+    traceparent: str | None = Field(default=None, sa_column=Column(String(55), nullable=True))
     status: str = Field(sa_column=Column(String(16), nullable=False))
     payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     event_id: str = Field(sa_column=Column(String(128), nullable=False))

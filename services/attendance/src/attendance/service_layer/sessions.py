@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from attendance.adapters.db.repository import GroupSessionRepository
+from attendance.adapters.db.repository import GroupSessionRepository, StaleSessionError
 from attendance.domain import errors
 from attendance.domain.errors import AttendanceRuleViolation
 from attendance.domain.model import GroupSession, RosterRole, SessionOrigin, SessionPlan
@@ -198,6 +198,16 @@ REJECTION_CODES: dict[str, MarkRejectionCode] = {
 }
 
 
+#: A feed mark that loses the race for the session's version (another mark of the same
+#: roster committed first: the consumer applies several deliveries at once; or the
+#: auto-close sweep) is applied again to the session as it now is, in the same
+#: transaction, instead of failing the delivery. A failed delivery goes back to the quorum
+#: queue and counts against its delivery limit; a mark that reaches the limit is
+#: dead-lettered by the broker, and the session it belonged to never closes (found by the
+#: chaos suite, issue #9).
+FEED_MARK_ATTEMPTS = 5
+
+
 async def record_feed_mark(
     uow: UnitOfWork,
     command: SetAttendance,
@@ -209,7 +219,29 @@ async def record_feed_mark(
     """Apply a mark from a check-in system or the scheduler. A mark the rules refuse is
     answered with ``attendance.mark.rejected.v1`` (None is returned); nothing else
     changes. A mark for a session not recorded yet is retried first (``final_attempt``
-    False re-raises it): the scheduling event may only be arriving out of order."""
+    False re-raises it): the scheduling event may only be arriving out of order. A
+    concurrent change of the session is not a refusal: the mark is applied again on top
+    of it (up to ``FEED_MARK_ATTEMPTS`` times)."""
+    for attempt in range(1, FEED_MARK_ATTEMPTS + 1):
+        try:
+            return await _record_feed_mark_once(
+                uow, command, event_id=event_id, now=now, final_attempt=final_attempt
+            )
+        except StaleSessionError:
+            # Read committed: the next load sees the change that won.
+            if attempt == FEED_MARK_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _record_feed_mark_once(
+    uow: UnitOfWork,
+    command: SetAttendance,
+    *,
+    event_id: str,
+    now: Clock,
+    final_attempt: bool,
+) -> GroupSession | None:
     try:
         return await set_attendance(uow, command, now=now)
     except AttendanceRuleViolation as refusal:

@@ -14,13 +14,16 @@ Failure policy (SPEC 8, 9):
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
+import asyncpg
 import structlog
 from aio_pika.abc import AbstractChannel
 from faststream.middlewares import AckPolicy
@@ -30,6 +33,7 @@ from faststream.rabbit.schemas import Channel, ExchangeType, QueueType
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import UnitOfWork
@@ -224,6 +228,49 @@ def message_attributes(event: CloudEvent) -> dict[str, str]:
     }
 
 
+# SQLSTATE classes of a database that is unreachable, restarting, full or that chose this
+# transaction as a victim: none says anything about the event.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P", "40001", "40P01")
+_NETWORK_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ETIMEDOUT,
+    errno.EPIPE,
+}
+
+
+def infrastructure_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the database or the network is down,
+    restarting or out of connections, not that the event is wrong."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | TimeoutError | socket.gaierror):
+            return True
+        if isinstance(current, OSError) and current.errno in _NETWORK_ERRNOS:
+            return True
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (sa_exc.OperationalError, sa_exc.TimeoutError)):
+            return True
+        if isinstance(current, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+            return True
+        sqlstate = getattr(current, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
+
+
+# How long one delivery waits in place for the database before it is handed back to the
+# queue like any failure (and counted against the delivery limit).
+INFRASTRUCTURE_WAIT_SECONDS = 300.0
+
+
 def retry_delay(delivery_count: int) -> float:
     """Back-off before handing a transiently failed delivery back to the queue."""
     return float(min(10.0, 0.2 * (2**delivery_count)))
@@ -373,43 +420,46 @@ class EventConsumer:
         routing_key: str,
     ) -> None:
         started = time.perf_counter()
-        uow = UnitOfWork(
-            self._sessionmaker,
-            source=f"rcm/{self.service}",
-            correlation_id=event.correlationid or event.id,
-            causation_id=event.id,
-        )
-        try:
-            async with uow:
-                if not await claim_event(uow.session, self.service, event):
-                    await uow.rollback()
-                    outcome = "duplicate"
-                else:
-                    context = HandlerContext(
-                        event=event,
-                        data=data,
-                        uow=uow,
-                        final_attempt=delivery_count(message) >= self.delivery_limit,
-                    )
-                    await handler(context)
-                    await uow.commit()
-                    outcome = "applied"
-        except PermanentEventError as exc:
-            await self._dead_letter(message, exc.code, exc.reason, routing_key, event)
-            return
-        except DomainError as exc:
-            if not (exc.retryable and delivery_count(message) < self.delivery_limit):
-                await self._dead_letter(message, exc.code, exc.message, routing_key, event)
+        waited, attempt = 0.0, 0
+        while True:
+            try:
+                outcome = await self._attempt(message, event, data, handler)
+                break
+            except PermanentEventError as exc:
+                await self._dead_letter(message, exc.code, exc.reason, routing_key, event)
                 return
-            # An event about something not recorded yet (it may be on its way, out of
-            # order): retry with back-off; dead-lettered with its code on the last attempt.
-            await self._retry_later(message, event, exc)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            await self._retry_later(message, event, exc)
-            return
+            except DomainError as exc:
+                if not (exc.retryable and delivery_count(message) < self.delivery_limit):
+                    await self._dead_letter(message, exc.code, exc.message, routing_key, event)
+                    return
+                # An event about something not recorded yet (it may be on its way, out of
+                # order): retry with back-off; dead-lettered with its code on the last attempt.
+                await self._retry_later(message, event, exc)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if infrastructure_unavailable(exc) and waited < INFRASTRUCTURE_WAIT_SECONDS:
+                    # The database (or the network to it) is down or full, not the event
+                    # wrong: wait here, the delivery held, instead of handing it back to
+                    # the queue, which counts each return against the delivery limit and
+                    # would dead-letter a valid event during a long enough outage.
+                    attempt += 1
+                    pause = min(5.0, 0.2 * 2**attempt)
+                    MESSAGES_FAILED.labels(
+                        self.service, self._type_label(event), "INFRASTRUCTURE_UNAVAILABLE"
+                    ).inc()
+                    log.warning(
+                        "event_waiting_for_infrastructure",
+                        attempt=attempt,
+                        waited_seconds=round(waited, 1),
+                        error_type=type(exc).__name__,
+                    )
+                    await asyncio.sleep(pause)
+                    waited += pause
+                    continue
+                await self._retry_later(message, event, exc)
+                return
         HANDLER_SECONDS.labels(self.service, event.type).observe(time.perf_counter() - started)
         MESSAGES_CONSUMED.labels(self.service, event.type, outcome).inc()
         trace.get_current_span().set_attribute("rcm.outcome", outcome)
@@ -417,6 +467,30 @@ class EventConsumer:
         await message.ack()
         if outcome == "applied" and self._on_committed is not None:
             self._on_committed()
+
+    async def _attempt(
+        self, message: Any, event: CloudEvent, data: BaseModel, handler: EventHandler
+    ) -> str:
+        """One transaction: the inbox claim and the handler's effect, committed together."""
+        uow = UnitOfWork(
+            self._sessionmaker,
+            source=f"rcm/{self.service}",
+            correlation_id=event.correlationid or event.id,
+            causation_id=event.id,
+        )
+        async with uow:
+            if not await claim_event(uow.session, self.service, event):
+                await uow.rollback()
+                return "duplicate"
+            context = HandlerContext(
+                event=event,
+                data=data,
+                uow=uow,
+                final_attempt=delivery_count(message) >= self.delivery_limit,
+            )
+            await handler(context)
+            await uow.commit()
+            return "applied"
 
     async def _retry_later(self, message: Any, event: CloudEvent, exc: Exception) -> None:
         count = delivery_count(message)

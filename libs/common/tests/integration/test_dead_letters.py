@@ -43,6 +43,7 @@ STAY_EVENT = f"libtest.dl{_TAG}.stay_leave_ended.v1"
 FLAKY_EVENT = f"libtest.dl{_TAG}.census_taken.v1"
 BROKEN_EVENT = f"libtest.dl{_TAG}.claim_built.v1"
 LEAVE_FOR_STAY_EVENT = f"libtest.dl{_TAG}.leave_recorded.v1"
+OUTAGE_EVENT = f"libtest.dl{_TAG}.day_charged.v1"
 TENANT = "tenant-a"
 
 
@@ -155,6 +156,17 @@ async def world(
         if behaviour.flaky_failures_left.get(ctx.event.id, 0) > 0:
             behaviour.flaky_failures_left[ctx.event.id] -= 1
             raise NotYetKnown("STAY_UNKNOWN", "no stay recorded for this leave")
+
+    @handlers.on(OUTAGE_EVENT, StayEvent)
+    async def during_an_outage(ctx: HandlerContext) -> None:
+        # The database refuses connections for a while (a restart), then answers.
+        assert isinstance(ctx.data, StayEvent)
+        behaviour.attempts[ctx.event.id] += 1
+        behaviour.final_attempts[ctx.event.id] = ctx.final_attempt
+        await insert_thing(ctx, ctx.data.stay_id)
+        if behaviour.flaky_failures_left.get(ctx.event.id, 0) > 0:
+            behaviour.flaky_failures_left[ctx.event.id] -= 1
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
 
     @handlers.on(BROKEN_EVENT, StayEvent)
     async def broken(ctx: HandlerContext) -> None:
@@ -270,10 +282,33 @@ async def test_transient_handler_failure_is_retried_and_applied_once_it_succeeds
     assert event.id not in world.dead_letters.by_id
 
 
+async def test_a_database_outage_longer_than_the_delivery_limit_dead_letters_nothing(
+    world: DeadLetterWorld,
+) -> None:
+    """SPEC 9: the database restarting mid-stream loses nothing. Four refused connections
+    in a row, twice the delivery limit: the delivery waits in place (never handed back to
+    the queue, which would count it) and applies once the database answers."""
+    event = CloudEvent.new(
+        type=OUTAGE_EVENT, source="ehr/feed", tenantid=TENANT, data={"stay_id": "stay-outage"}
+    )
+    world.behaviour.flaky_failures_left[event.id] = 2 * DELIVERY_LIMIT
+    await world.publish(event.to_json(), OUTAGE_EVENT, event.id)
+
+    assert await world.wait_until(lambda: world.applied("stay-outage"), within=20.0)
+    assert world.behaviour.attempts[event.id] == 2 * DELIVERY_LIMIT + 1
+    # Still the first delivery: the queue never saw it come back.
+    assert world.behaviour.final_attempts[event.id] is False
+    assert await world.db.count(INBOX, INBOX.c.event_id == event.id) == 1
+    await asyncio.sleep(0.2)
+    assert event.id not in world.dead_letters.by_id
+
+
 async def test_handler_that_always_fails_ends_in_the_dead_letter_queue_by_delivery_limit(
     world: DeadLetterWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(common.messaging, "retry_delay", lambda delivery_count: 0.0)
+    # A handler whose connection always fails stops waiting in place at once here.
+    monkeypatch.setattr(common.messaging, "INFRASTRUCTURE_WAIT_SECONDS", 0.0)
     event = await world.publish_event(BROKEN_EVENT, {"stay_id": "stay-500"})
 
     dead = await world.dead_letters.wait_for(event.id, within=15.0)

@@ -130,8 +130,9 @@ class Suite:
                 "OUTBOX_POLL_SECONDS": "0.1",
                 # Small pools: a test run keeps several suites up at once (the session's, a
                 # module's own, replicas) on one Postgres of 100 connections.
-                "DB_POOL_SIZE": "4",
-                "DB_MAX_OVERFLOW": "4",
+                "DB_POOL_SIZE": "2",
+                "DB_MAX_OVERFLOW": "3",
+                "PREFETCH": "4",
                 "GRACEFUL_TIMEOUT_SECONDS": "10",
                 "TENANT_CONFIG_DIR": str(SAMPLE_TENANTS),
                 **self.extra_env,

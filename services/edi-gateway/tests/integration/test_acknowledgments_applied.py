@@ -427,6 +427,28 @@ async def test_the_transmissions_view_shows_each_stage_and_the_overall_status(
     assert standing["ack_status"] == "REJECTED"
 
 
+async def test_a_999_accepting_a_set_shows_on_each_of_its_claims(
+    channel: AbstractChannel,
+    topology: Topology,
+    client: httpx.AsyncClient,
+    token: Callable[..., str],
+) -> None:
+    claims = await send_claims(2, channel, topology, client, token)
+    placed = claims[0]["placed"]
+    response = await client.post(
+        "/v1/acknowledgments?clearinghouse_id=local-dev&reason=portal",
+        content=ack_999(placed["gs06"], [SetResult(placed["st02"], "A")], isa13=770000001),
+        headers=writer(token),
+    )
+    assert response.status_code == 201, response.text
+    for claim in claims:
+        url = f"/v1/claims/{claim['claim_id']}/transmissions"
+        (after,) = (await client.get(url, headers=headers(token))).json()["items"]
+        standing = after["acknowledgment"]
+        assert standing["ack_999_status"] == "A", standing
+        assert standing["ack_status"] is None  # a 999 accepts the set; the 277CA decides
+
+
 async def test_both_claim_views_are_documented(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert "/v1/claims/{claim_id}/transmissions" in spec["paths"]

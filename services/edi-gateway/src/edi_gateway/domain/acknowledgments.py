@@ -310,6 +310,19 @@ class ParsedAcknowledgment:
 # --------------------------------------------------------------------------- parsing
 
 
+def addressed_to(content: bytes) -> str | None:
+    """The interchange receiver id (ISA08, unpadded) of an inbound file: whose answer it
+    is. The ISA is fixed-width and names its own element separator (its fourth byte), so
+    the header is read without the rest; None when the file does not start with an ISA."""
+    head = content.lstrip(b"\xef\xbb\xbf \r\n\t")[:106]
+    if len(head) < 106 or not head.startswith(b"ISA"):
+        return None
+    elements = head.decode("ascii", errors="replace").split(head[3:4].decode("ascii", "replace"))
+    if len(elements) < 9:
+        return None
+    return elements[8].strip() or None
+
+
 def parse_acknowledgment(
     segments: Sequence[RawSegment], validation_issues: Sequence[str] = ()
 ) -> ParsedAcknowledgment:

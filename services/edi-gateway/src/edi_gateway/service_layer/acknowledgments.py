@@ -64,6 +64,7 @@ from edi_gateway.domain.acknowledgments import (
     MatchStatus,
     ParsedAcknowledgment,
     TransactionSetAcknowledgment,
+    addressed_to,
     claim_status_effect,
     settled_outcome,
     status_from_counts,
@@ -861,7 +862,19 @@ class AcknowledgmentPoller:
             self._failed(key, "acknowledgment_listing_failed", exc)
             return []
         receipts = []
+        others = self._senders_of_others(tenant_id, clearinghouse)
         for inbound in files:
+            addressee = addressed_to(inbound.content)
+            if addressee is not None and addressee in others:
+                # Tenants sharing one clearinghouse account share its outbound folder: an
+                # answer to another tenant's interchanges is that tenant's to apply.
+                log.debug(
+                    "acknowledgment_left_for_its_tenant",
+                    tenant_id=tenant_id,
+                    clearinghouse_id=clearinghouse.id,
+                    file_name=inbound.name,
+                )
+                continue
             async with self._uow() as uow:
                 if not await try_lock(uow.session, ACKNOWLEDGMENT_LOCK):
                     return None
@@ -886,6 +899,19 @@ class AcknowledgmentPoller:
                 return receipts
         self._retries.succeeded(key)
         return receipts
+
+    def _senders_of_others(self, tenant_id: str, clearinghouse: Clearinghouse) -> set[str]:
+        """Interchange sender ids (ISA06) other tenants send as and this tenant does not
+        send as to this clearinghouse: files addressed to them are not ours. A file
+        addressed to an id nobody configures is applied here, so it is kept (unmatched)
+        and listed, never left unread."""
+        others = {
+            other.sender.id
+            for other_tenant in self._tenants.tenant_ids
+            if other_tenant != tenant_id
+            for other in self._tenants.get(other_tenant).clearinghouses
+        }
+        return others - {clearinghouse.sender.id}
 
     def _failed(self, key: tuple[str, str], event: str, exc: Exception) -> None:
         delay = self._retries.failed(key)

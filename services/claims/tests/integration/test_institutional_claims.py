@@ -11,6 +11,7 @@ discharge day billed). ``demo-bh-manual`` is the same without auto-submit."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import uuid
@@ -966,22 +967,18 @@ async def test_the_time_driven_check_closes_a_cycle_when_its_month_has_ended(
     assert await stay_claims(client, token, stay_id) == []
 
     def deps_at(moment: datetime) -> ClaimsDependencies:
-        return ClaimsDependencies(
-            tenant_config=runtime.tenants.get,
-            diagnoses=PatternDiagnosisCodeSet(),
-            clock=lambda: moment,
-        )
+        return dependencies_at(runtime, moment)
 
     # 2031-04-01 03:00 UTC is still March 31 in Chicago: the month has not ended there.
-    assert (
-        await close_cycles_due(runtime.unit_of_work, deps_at(datetime(2031, 4, 1, 3, tzinfo=UTC)))
-        == []
+    early = await close_cycles_due(
+        runtime.unit_of_work, deps_at(datetime(2031, 4, 1, 3, tzinfo=UTC))
     )
-    touched = await close_cycles_due(
+    assert early.touched == []
+    sweep = await close_cycles_due(
         runtime.unit_of_work, deps_at(datetime(2031, 4, 1, 12, tzinfo=UTC))
     )
     [march] = await stay_claims(client, token, stay_id)
-    assert touched == [march["claim_id"]]
+    assert sweep.touched == [march["claim_id"]]
     assert (march["period_from"], march["period_to"], march["frequency_code"]) == (
         "2031-03-03",
         "2031-03-31",
@@ -992,10 +989,65 @@ async def test_the_time_driven_check_closes_a_cycle_when_its_month_has_ended(
     assert body["institutional"]["patient_status"] == "30"
     assert body["per_diem"]["days_in_period"] == 29  # still a patient: the through date counts
     # Checked again, nothing more to do.
-    assert (
-        await close_cycles_due(runtime.unit_of_work, deps_at(datetime(2031, 4, 2, tzinfo=UTC)))
-        == []
+    again = await close_cycles_due(runtime.unit_of_work, deps_at(datetime(2031, 4, 2, tzinfo=UTC)))
+    assert again.touched == [] and not again.more_due
+
+
+async def january_stays(
+    send: Send, client: httpx.AsyncClient, token: Token, year: int
+) -> list[str]:
+    """Three stays admitted in January ``year`` with every day charged: their month ends
+    unbuilt until a cycle-close check runs after it."""
+    stay_ids = []
+    for n in range(3):
+        run = run_id()
+        member_id, stay_id = f"m-{run}", f"stay-{run}"
+        await known_member_and_facility(send, member_id)
+        admit = f"{year}-01-{10 + n}"
+        await send(STAYS_STAY_ADMITTED_V1, stay_data(stay_id, member_id, 1, admit=admit))
+        charges = [day_charge(stay_id, member_id, d) for d in days(admit, f"{year}-01-31")]
+        await send(CHARGES_RECORDED_V1, recorded(charges))
+        assert await stay_claims(client, token, stay_id) == []
+        stay_ids.append(stay_id)
+    return stay_ids
+
+
+def dependencies_at(runtime: ServiceRuntime, moment: datetime) -> ClaimsDependencies:
+    return ClaimsDependencies(
+        tenant_config=runtime.tenants.get, diagnoses=PatternDiagnosisCodeSet(), clock=lambda: moment
     )
+
+
+async def test_two_replicas_checking_at_once_build_each_closed_cycle_once(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    stay_ids = await january_stays(send, client, token, 2033)
+    deps = dependencies_at(runtime, datetime(2033, 2, 1, 12, tzinfo=UTC))
+    sweeps = await asyncio.gather(
+        *(close_cycles_due(runtime.unit_of_work, deps, batch_size=500) for _ in range(2))
+    )
+    touched = [claim_id for sweep in sweeps for claim_id in sweep.touched]
+    for stay_id in stay_ids:
+        [january] = await stay_claims(client, token, stay_id)
+        assert january["period_to"] == "2033-01-31" and january["status"] == "SUBMITTED"
+        assert touched.count(january["claim_id"]) == 1
+
+
+async def test_a_backlog_beyond_one_batch_is_worked_through_without_waiting(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    stay_ids = await january_stays(send, client, token, 2034)
+    deps = dependencies_at(runtime, datetime(2034, 2, 1, 12, tzinfo=UTC))
+    first = await close_cycles_due(runtime.unit_of_work, deps, batch_size=1)
+    assert first.more_due  # a full batch moved on: the check comes again at once
+    sweeps = 1
+    while (await close_cycles_due(runtime.unit_of_work, deps, batch_size=1)).more_due:
+        sweeps += 1
+        assert sweeps < 100, "the check never ran out of due stays"
+    assert sweeps >= len(stay_ids)
+    for stay_id in stay_ids:
+        [january] = await stay_claims(client, token, stay_id)
+        assert january["period_to"] == "2034-01-31"
 
 
 # --------------------------------------------------------------------------- reference data

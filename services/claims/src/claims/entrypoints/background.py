@@ -21,23 +21,27 @@ def cycle_close_check(
     deps: ClaimsDependencies,
 ) -> Callable[[ServiceRuntime], Coroutine[Any, Any, None]]:
     async def close_cycles(runtime: ServiceRuntime) -> None:
-        """Every interval, close the stays' cycles whose period has ended and build them."""
+        """Every interval, close the stays' cycles whose period has ended and build them
+        (at once again while a check finds a full batch)."""
         settings = runtime.settings
         interval, batch = 60.0, 200
         if isinstance(settings, ClaimsSettings):
             interval = settings.cycle_close_interval_seconds
             batch = settings.cycle_close_batch_size
         while True:
+            more_due = False
             try:
-                touched = await close_cycles_due(runtime.unit_of_work, deps, batch_size=batch)
-                if touched:
-                    log.info("cycle_close_check_built", count=len(touched))
+                sweep = await close_cycles_due(runtime.unit_of_work, deps, batch_size=batch)
+                if sweep.touched:
+                    log.info("cycle_close_check_built", count=len(sweep.touched))
                     runtime.relay.wake()
+                more_due = sweep.more_due
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 # The database may be down for a moment: the next check tries again.
                 log.warning("cycle_close_check_failed", error_type=type(exc).__name__)
-            await asyncio.sleep(interval)
+            if not more_due:  # a month-end backlog is worked through at once
+                await asyncio.sleep(interval)
 
     return close_cycles

@@ -973,16 +973,27 @@ async def apply_facility_upsert(
         await reconcile_stay(uow, deps, tenant_id, stay_id, Trigger(BuildReason.FACILITY_CHANGED))
 
 
+@dataclass(frozen=True)
+class CycleCloseSweep:
+    """What one cycle-close check did: the claims it touched, and whether stays may still
+    be due beyond its batch (it found a full batch and got on with it), so the next check
+    should come at once rather than after the interval."""
+
+    touched: list[str] = field(default_factory=list)
+    more_due: bool = False
+
+
 async def close_cycles_due(
     unit_of_work: Callable[[], UnitOfWork], deps: ClaimsDependencies, *, batch_size: int = 200
-) -> list[str]:
+) -> CycleCloseSweep:
     """The time-driven check: stays whose next open cycle's period has ended (in the
     facility's zone) are reconciled, so the cycle closes and builds. One replica at a
-    time (lease); each stay in its own transaction. Returns the claims it touched."""
+    time (lease); each stay in its own transaction."""
     touched: list[str] = []
+    reconciled = 0
     async with unit_of_work() as lease:
         if not await try_lock(lease.session, SWEEP_LEASE):
-            return touched
+            return CycleCloseSweep()
         due = await InstitutionalRepository(lease.session).due_stays(deps.clock(), batch_size)
         for stay in due:
             try:
@@ -992,6 +1003,7 @@ async def close_cycles_due(
                     )
                     await uow.commit()
                 touched += outcome.touched
+                reconciled += 1
             except Exception as exc:  # one stay's trouble never stops the others
                 log.warning(
                     "cycle_close_failed",
@@ -999,7 +1011,10 @@ async def close_cycles_due(
                     error_type=type(exc).__name__,
                     error_code=getattr(exc, "code", None),
                 )
-    return touched
+    # A reconciled stay leaves the due ones (its next closing day is later): a full batch
+    # that moved on means a backlog, say at month end. One that failed throughout waits
+    # for the interval, so a stay that keeps failing never makes the check spin.
+    return CycleCloseSweep(touched, more_due=len(due) >= batch_size and reconciled > 0)
 
 
 # --------------------------------------------------------------------------- operator

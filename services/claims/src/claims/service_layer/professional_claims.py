@@ -140,8 +140,9 @@ async def record_charges(
     stale: dict[str, list[ChargeOnFile]] = {}
     joining: list[ChargeOnFile] = []
     stays: dict[str, list[date]] = {}
+    saved = await repository.save_charges_if_newer(tenant_id, list(newest.values()), event_id)
     for charge in newest.values():
-        written, previous = await repository.save_charge_if_newer(tenant_id, charge, event_id)
+        written, previous = saved[charge.charge_id]
         if not written:
             log.info(
                 "charge_version_kept_newer",

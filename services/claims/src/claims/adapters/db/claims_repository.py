@@ -353,37 +353,51 @@ class ClaimRepository:
 
     # ------------------------------------------------------------------ charges
 
-    async def save_charge_if_newer(
-        self, tenant_id: str, charge: ChargeOnFile, event_id: str
-    ) -> tuple[bool, ChargeOnFile | None]:
-        """Keep ``charge`` unless an equal or newer version is kept. Returns whether it was
-        written and the version kept before. Callers hold the member's lock, so two
-        versions of one charge never race here."""
-        kept = (
+    async def save_charges_if_newer(
+        self, tenant_id: str, charges: Sequence[ChargeOnFile], event_id: str
+    ) -> dict[str, tuple[bool, ChargeOnFile | None]]:
+        """Keep each charge unless an equal or newer version of it is kept: one locking
+        read and one write for the whole message (a stay's month is some thirty charges).
+        Answers, per charge id, whether it was written and the version kept before.
+        Callers hold the members' locks, so two versions of one charge never race here;
+        the rows are locked in id order all the same."""
+        if not charges:
+            return {}
+        ids = sorted({c.charge_id for c in charges})
+        rows = (
             (
                 await self._session.execute(
                     select(CHARGE)
-                    .where(CHARGE.c.tenant_id == tenant_id, CHARGE.c.charge_id == charge.charge_id)
+                    .where(CHARGE.c.tenant_id == tenant_id, CHARGE.c.charge_id.in_(ids))
+                    .order_by(CHARGE.c.charge_id)
                     .with_for_update()
                 )
             )
             .mappings()
-            .first()
+            .all()
         )
-        previous = None if kept is None else _charge(kept)
-        if previous is not None and previous.charge_version >= charge.charge_version:
-            return False, previous
-        values = _charge_values(tenant_id, charge, event_id)
-        statement = insert(CHARGE).values(**values)
-        statement = statement.on_conflict_do_update(
-            constraint="uq_charge_tenant_charge",
-            set_={
-                **{k: statement.excluded[k] for k in values if k != "tenant_id"},
-                "updated_at": func.now(),
-            },
-        )
-        await self._session.execute(statement)
-        return True, previous
+        kept = {row["charge_id"]: _charge(row) for row in rows}
+        answers: dict[str, tuple[bool, ChargeOnFile | None]] = {}
+        newer: dict[str, dict[str, Any]] = {}
+        for charge in charges:
+            previous = kept.get(charge.charge_id)
+            if previous is not None and previous.charge_version >= charge.charge_version:
+                answers[charge.charge_id] = (False, previous)
+                continue
+            answers[charge.charge_id] = (True, previous)
+            newer[charge.charge_id] = _charge_values(tenant_id, charge, event_id)
+        if newer:
+            values = [newer[charge_id] for charge_id in sorted(newer)]
+            statement = insert(CHARGE).values(values)
+            statement = statement.on_conflict_do_update(
+                constraint="uq_charge_tenant_charge",
+                set_={
+                    **{k: statement.excluded[k] for k in values[0] if k != "tenant_id"},
+                    "updated_at": func.now(),
+                },
+            )
+            await self._session.execute(statement)
+        return answers
 
     async def charges_on_claim(self, tenant_id: str, claim_id: str) -> list[ChargeOnFile]:
         rows = (

@@ -24,6 +24,9 @@ SAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "samples"
 LEFT_EARLY_TENANT = "demo-bh-le"
 SFTP_TENANT = "demo-bh-sftp"  # every payer goes to the clearinghouse sandbox over SFTP
 WRONG_HOST_KEY_TENANT = "demo-bh-badkey"  # the same, pinning a host key that is not the sandbox's
+# Sends to the sandbox too, but no program builds its cycle claims by itself: an operator
+# builds them (the console's Build claim).
+MANUAL_BUILD_TENANT = "demo-bh-manual"
 HL7_PORT = free_port()  # the stays service's HL7 v2 ADT (MLLP) listener
 
 
@@ -41,8 +44,9 @@ def sandbox(tmp_path_factory: Any) -> Iterator[SandboxProcess]:
 
 @pytest.fixture(scope="session")
 def tenant_dir(tmp_path_factory: Any, sandbox: SandboxProcess) -> Path:
-    """The sample tenant; a copy of it whose policy bills LEFT_EARLY too; and two copies
-    sending to the sandbox over SFTP, one pinning the sandbox's host key and one another."""
+    """The sample tenant; a copy of it whose policy bills LEFT_EARLY too; and three copies
+    sending to the sandbox over SFTP: one pinning the sandbox's host key, one another, and
+    one whose programs leave cycle claims to an operator's build."""
     folder: Path = tmp_path_factory.mktemp("tenants")
     text = (SAMPLES / "tenants" / "demo-bh.yaml").read_text()
     (folder / "demo-bh.yaml").write_text(text)
@@ -76,6 +80,14 @@ def tenant_dir(tmp_path_factory: Any, sandbox: SandboxProcess) -> Path:
             "HARBOR_EHR_BK",
         )
     )
+    manual = sandbox_tenant(
+        text, tenant_id=MANUAL_BUILD_TENANT, sender_id="HARBORMB", sandbox=sandbox
+    )
+    assert manual.count("auto_build_on_cycle_close: true") == 2, (
+        "the sample tenant's programs changed"
+    )
+    manual = manual.replace("auto_build_on_cycle_close: true", "auto_build_on_cycle_close: false")
+    (folder / f"{MANUAL_BUILD_TENANT}.yaml").write_text(own_hl7_sender(manual, "HARBOR_EHR_MB"))
     return folder
 
 

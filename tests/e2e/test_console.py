@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from common.testing.messages import bearer
+from common.testing.messages import bearer, eventually
 from common.testing.processes import ServiceProcess, Suite, free_port
 from common.testing.scenarios import (
     LeaveOfAbsence,
@@ -32,6 +33,8 @@ from common.testing.scenarios import (
 )
 from common.testing.tokens import TEST_JWT_SECRET
 from common.testing.x12 import parse_interchange
+
+from .conftest import MANUAL_BUILD_TENANT
 
 pytestmark = pytest.mark.e2e
 
@@ -254,16 +257,19 @@ async def test_operator_builds_a_stays_january_claim_and_downloads_its_837i(
     token: Callable[..., str],
 ) -> None:
     run = uuid.uuid4().hex[:8]
+    # This tenant's programs leave cycle claims to the operator, and it sends to the sandbox:
+    # the claim is built by the page's Build claim and acknowledged by the clearinghouse.
+    tenant = MANUAL_BUILD_TENANT
 
     def headers(scopes: Sequence[str]) -> dict[str, str]:
-        return bearer(token(tenant=TENANT, scopes=list(scopes)))
+        return bearer(token(tenant=tenant, scopes=list(scopes)))
 
     # SPEC 12 vector 2's stay: Jan 10 - Feb 3, a leave Jan 20 - 23 (three LOA nights).
     await run_stay(
         claims_url=suite.url("claims"),
         publish=publish,
         bearer=headers,
-        tenant=TENANT,
+        tenant=tenant,
         run=run,
         program_id="residential",
         admitted=date(2026, 1, 10),
@@ -271,11 +277,35 @@ async def test_operator_builds_a_stays_january_claim_and_downloads_its_837i(
         leaves=[LeaveOfAbsence("loa-1", date(2026, 1, 20), date(2026, 1, 23))],
         discharged=date(2026, 2, 3),
         discharge_status="01",
-        expected_claims=2,
+        expected_claims=0,
     )
     stay_id = f"stay-{run}"
+    reader = headers(("billing.claim.read",))
+    async with httpx.AsyncClient(timeout=10) as api:
+        seen: dict[str, Any] = {}
+
+        async def all_days_charged() -> list[dict[str, Any]] | None:
+            listed = await api.get(
+                f"{suite.url('charges')}/v1/charges",
+                params={"stay_id": stay_id, "limit": 500},
+                headers=reader,
+            )
+            seen["answer"] = listed.text[:2000]
+            # Days charged before the discharge was heard are voided by it.
+            items = [c for c in listed.json()["items"] if c["status"] != "VOID"]
+            return items if len(items) == 24 else None  # Jan 10 - Feb 2
+
+        try:
+            await eventually(all_days_charged, 120)
+        except TimeoutError:
+            pytest.fail(f"the stay's 24 days were never charged; last answer: {seen}")
+        unbuilt = await api.get(
+            f"{suite.url('claims')}/v1/claims", params={"stay_id": stay_id}, headers=reader
+        )
+        assert unbuilt.json()["items"] == [], "no program of this tenant builds by itself"
+
     page = await new_page()
-    await sign_in(page, token(tenant=TENANT, scopes=OPERATOR, subject="biller-1"))
+    await sign_in(page, token(tenant=tenant, scopes=OPERATOR, subject="biller-1"))
 
     # The worklist, filtered to the stay: its days grouped under the stay header.
     await page.goto("/charges")
@@ -292,9 +322,9 @@ async def test_operator_builds_a_stays_january_claim_and_downloads_its_837i(
     assert len(checked) == 22  # Jan 10 - 31
     await header.get_by_role("button", name="Build claim").click()
 
-    # The January cycle's claim (built now, or by the program's auto-build at cycle close,
-    # which this tenant turns on: the page says which and links it either way).
-    await expect(page.locator(".flash")).to_contain_text("2026-01-10 to 2026-01-31")
+    # The January cycle's claim, built by this click.
+    flash = page.locator(".flash")
+    await expect(flash).to_contain_text("Build claim for 2026-01-10 to 2026-01-31: 1 built now")
     link = page.get_by_role("link", name="Open claim")
     await expect(link).to_have_count(1)
     await link.click()
@@ -306,7 +336,18 @@ async def test_operator_builds_a_stays_january_claim_and_downloads_its_837i(
     await expect(page.locator("main")).to_contain_text("22 day(s): 19 covered + 3 non-covered")
     await shot(page, "claim-institutional")
 
+    # The sandbox answers the file with a 999 and a 277CA: the timeline shows both.
     await page.get_by_role("link", name="Submission & acknowledgments").click()
+    timeline = page.locator("main")
+    deadline = time.monotonic() + 120
+    while True:
+        shown = await timeline.inner_text()
+        if "999 A (accepted)" in shown and "overall ACCEPTED" in shown:
+            break
+        assert time.monotonic() < deadline, "no 999 and 277CA for the claim:\n" + shown
+        await page.wait_for_timeout(2000)
+        await page.reload()
+    await expect(page.locator(".timeline li.ack")).not_to_have_count(0)
     async with page.expect_download() as download_info:
         await page.get_by_role("link", name="Download").first.click()
     download = await download_info.value

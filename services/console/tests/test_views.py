@@ -150,3 +150,10 @@ def test_void_charges_are_listed_only_on_demand() -> None:
     rows = [{"charge_id": "a", "status": "READY"}, {"charge_id": "b", "status": "VOID"}]
     assert [c["charge_id"] for c in views.listed(rows, False)] == ["a"]
     assert len(views.listed(rows, True)) == 2
+
+
+def test_acknowledgment_codes_read_with_their_meaning() -> None:
+    assert views.ack_code("A") == "A (accepted)"
+    assert views.ack_code("R") == "R (rejected)"
+    assert views.ack_code(None) == "\u2014"
+    assert views.ack_code("Q") == "Q"

@@ -85,6 +85,7 @@ def create_app(
     env.globals["issue_meaning"] = views.issue_meaning
     env.globals["status_label"] = views.status_label
     env.globals["short_time"] = views.short_time
+    env.globals["ack_code"] = views.ack_code
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     env.globals["SESSION_STATUSES"] = views.SESSION_STATUSES
     env.globals["CHARGE_STATUSES"] = views.CHARGE_STATUSES

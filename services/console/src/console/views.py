@@ -331,6 +331,26 @@ def discharge_body(form: Mapping[str, str]) -> FormResult:
     return FormResult(body, errors)
 
 
+# IK501 / AK901 and TA104: what the clearinghouse said of a set, a group or an envelope.
+ACK_CODES = {
+    "A": "accepted",
+    "E": "accepted with errors",
+    "P": "partially accepted",
+    "R": "rejected",
+    "M": "rejected (message authentication)",
+    "W": "rejected (assurance failed)",
+    "X": "rejected (content could not be analysed)",
+}
+
+
+def ack_code(code: str | None) -> str:
+    """``A`` -> ``A (accepted)``; nothing heard yet -> an em dash."""
+    if not code:
+        return "\u2014"
+    meaning = ACK_CODES.get(code)
+    return f"{code} ({meaning})" if meaning else code
+
+
 def short_time(value: str | None) -> str:
     """``09:00:00`` -> ``09:00``; a datetime -> ``2026-01-02 09:00 UTC``."""
     if not value:

@@ -131,7 +131,34 @@ async def sign_in(page: Page, token: str) -> None:
     await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
+# Every control a user can reach has an accessible name (a label, aria-label or text),
+# and the page fits the tablet's width without scrolling sideways.
+USABILITY = """() => {
+  const unnamed = [];
+  const controls = document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button, a[href]');
+  for (const el of controls) {
+    const labels = el.labels ? [...el.labels].map(l => l.textContent).join(' ') : '';
+    const name = [el.getAttribute('aria-label'), labels, el.textContent, el.getAttribute('title'),
+                  el.type === 'submit' ? el.value : ''].join(' ').trim();
+    if (!name && !el.getAttribute('aria-labelledby')) unnamed.push(el.outerHTML.slice(0, 160));
+  }
+  return {unnamed, overflow: document.documentElement.scrollWidth - window.innerWidth,
+          lang: document.documentElement.lang, skip: !!document.querySelector('a.skip')};
+}"""
+
+
+async def usable(page: Page) -> None:
+    found = await page.evaluate(USABILITY)
+    assert found["unnamed"] == [], f"controls without an accessible name on {page.url}"
+    assert found["overflow"] <= 0, f"{page.url} scrolls sideways on a tablet"
+    assert found["lang"] and found["skip"], "a page language and a skip link"
+
+
 async def shot(page: Page, name: str) -> None:
+    """Every main page the tests visit is checked for usability, then kept as a screenshot
+    when asked (CONSOLE_SCREENSHOTS)."""
+    await usable(page)
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)

@@ -8,7 +8,12 @@ Needs the Postgres and RabbitMQ the tests use (``DATABASE_URL`` / ``AMQP_URL``, 
 to the local ones); creates a database and broker names of its own (removed at the end)
 and never restarts either server: the services reach them through TCP proxies and a
 "restart" is the proxy cutting every connection and refusing new ones for a while. Starts
-its own clearinghouse sandbox. Exits 1 when a figure is wrong. The scenario, the fault
+its own clearinghouse sandbox. Exits 1 when a figure is wrong; then the table ends with
+where each claim that is not ACCEPTED stopped (the gateway's submission, interchange and
+acknowledgment items, the acceptance event in its outbox and the claims service's inbox)
+and any database session stuck on a lock. ``--keep`` keeps the work folder (service and
+sandbox logs, the sandbox's folders) and the run's database ``rcm_chaos_<id>`` (named in
+the output; drop it with ``dropdb``) even when the run passes. The scenario, the fault
 schedule and the checks are ``common.testing.chaos``'s."""
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ async def main(profile_name: str, keep: bool, seed: int) -> int:
             amqp_url=default_amqp_url(),
             sandbox=sandbox,
             work_dir=folder,
+            keep_database=keep,
         ) as rig:
             print(f"[chaos] services up in {time.monotonic() - started:.0f}s")
             figures = await run_chaos(rig, profile, seed=seed)
@@ -56,6 +62,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="ci")
     parser.add_argument("--seed", type=int, default=9)
-    parser.add_argument("--keep", action="store_true", help="keep the work folder and logs")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the work folder, logs and database"
+    )
     arguments = parser.parse_args()
     sys.exit(asyncio.run(main(arguments.profile, arguments.keep, arguments.seed)))

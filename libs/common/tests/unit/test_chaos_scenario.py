@@ -15,6 +15,7 @@ from common.tenants import TenantDirectory
 from common.testing.chaos import (
     GROUP_MARKS,
     PROFILES,
+    Figures,
     Profile,
     build_scenario,
     delivery_order,
@@ -103,3 +104,18 @@ def test_the_schedule_has_each_fault_alone_then_all_together() -> None:
     ]
     assert sorted(f"{f.kind} {f.target}".strip() for f in steps[-1]) == sorted(alone)
     assert PROFILES["full"].inbound_events() >= 5000 > PROFILES["ci"].inbound_events() * 10
+
+
+def test_the_files_row_fails_when_a_claim_reached_no_file_and_stuck_claims_are_listed() -> None:
+    # Claims whose file never left read "files ... ok" before: the row now says FAIL.
+    figures = Figures("ci", files_uploaded=10, claims_in_no_file=22)
+    figures.unaccepted_trails = ["clm-1 v1 SUBMITTED pcn P1 | gateway 1:BATCHED@11:PENDING"]
+    files_row = next(line for line in figures.table().splitlines() if line.startswith("files"))
+    assert "FAIL" in files_row and "in none 22" in files_row
+    assert any("in none 22" in failure for failure in figures.failures())
+    assert figures.table().splitlines()[-1].strip().startswith("clm-1 v1 SUBMITTED")
+    assert "FAIL" not in next(
+        line
+        for line in Figures("ci", files_uploaded=10).table().splitlines()
+        if line.startswith("files")
+    )

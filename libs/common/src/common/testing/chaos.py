@@ -21,7 +21,8 @@ itself again (as Kubernetes would) and counts those exits: three or more is a cr
 The figures, once the pipeline is idle: charges expected vs written (lost, duplicated),
 claims expected vs built, files uploaded once each, control numbers distinct, every
 malformed message in a dead-letter queue with its reason and no valid event there, no
-crash loop, every outbox drained."""
+crash loop, every outbox drained; and for any claim not ACCEPTED, where its trail stops
+(``trails``), with the database sessions stuck on a lock or in an open transaction."""
 
 from __future__ import annotations
 
@@ -490,7 +491,9 @@ class Rig:
                 self.unexpected_exits[name] += 1
                 self.exit_codes.setdefault(name, []).append(running.returncode)
                 await asyncio.sleep(1.0)
-                if not stop.is_set():
+                # A kill may have started it again meanwhile: a second start would orphan
+                # that process (an untracked replica, never stopped).
+                if not stop.is_set() and name not in self._killing and process.process is running:
                     process.start()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5)
@@ -525,9 +528,11 @@ async def chaos_rig(
     work_dir: Path,
     tenant: str = TENANT,
     sender_id: str = SENDER_ID,
+    keep_database: bool = False,
 ) -> AsyncIterator[Rig]:
     """Create the run's database, broker prefix, tenant and proxies; migrate and start
-    the five services through the proxies; stop and remove everything at the end."""
+    the five services through the proxies; stop and remove everything at the end (but
+    the database with ``keep_database``, to look at its rows after a failed run)."""
     run = run_id()
     database = f"rcm_chaos_{run}"
     topology = Topology(prefix=f"chaos{run}.")
@@ -582,8 +587,11 @@ async def chaos_rig(
         proxies.close()
         with contextlib.suppress(Exception):
             await delete_broker_names(amqp_url, topology)
-        with contextlib.suppress(Exception):
-            await drop_database(admin_database_url, database)
+        if keep_database:
+            print(f"[chaos] database {database} kept", flush=True)
+        else:
+            with contextlib.suppress(Exception):
+                await drop_database(admin_database_url, database)
 
 
 # ---------------------------------------------------------------------------- the run
@@ -630,6 +638,10 @@ class Figures:
     seconds_feed: float = 0.0
     seconds_to_settle: float = 0.0
     settled: bool = False
+    #: Where each live claim that is not ACCEPTED stands, one line each (see ``trails``).
+    unaccepted_trails: list[str] = field(default_factory=list)
+    #: Database sessions of the run waiting on a lock or in an open transaction (>10 s).
+    stuck_sessions: list[str] = field(default_factory=list)
 
     def failures(self) -> list[str]:
         """What SPEC 9 forbids, in words; empty when the run is clean."""
@@ -682,6 +694,10 @@ class Figures:
             return "ok" if clean else "FAIL"
 
         dups = len(self.charges_duplicated) + len(self.charges_unexpected)
+        # A claim in no file fails the row too: its claim never reached the clearinghouse.
+        files_clean = not (
+            self.files_repeated or self.claims_in_several_files or self.claims_in_no_file
+        )
         lines = [
             f"chaos profile {self.profile}: {self.inbound_events} inbound events, "
             f"{self.deliveries} deliveries ({self.swapped_pairs} pairs swapped), "
@@ -708,7 +724,7 @@ class Figures:
                 "files uploaded once each",
                 self.files_uploaded,
                 self.files_uploaded - len(self.files_repeated),
-                f"{ok(not self.files_repeated and not self.claims_in_several_files)} "
+                f"{ok(files_clean)} "
                 f"claims in 2+ files {self.claims_in_several_files}, "
                 f"in none {self.claims_in_no_file}",
             ),
@@ -754,6 +770,12 @@ class Figures:
             "faults: "
             + "; ".join(f"{f.at:.0f}s {f.wave} {f.fault} {f.detail}".strip() for f in self.faults),
         ]
+        if self.unaccepted_trails:
+            lines.append(
+                f"claims not accepted ({len(self.unaccepted_trails)}), where each stopped:"
+            )
+            lines += [f"  {trail}" for trail in self.unaccepted_trails[:40]]
+        lines += self.stuck_sessions
         return "\n".join(lines)
 
     def failures_of_processes(self) -> bool:
@@ -1033,6 +1055,11 @@ async def measure(
         m for m, v in claims.items() if len(v) > 1 or m not in scenario.expected_claims
     )
     figures.claim_statuses = Counter(r["status"] for v in claims.values() for r in v)
+    figures.unaccepted_trails = await trails(
+        rig, [r for v in claims.values() for r in v if r["status"] != "ACCEPTED"]
+    )
+    if figures.unaccepted_trails or not figures.settled:
+        figures.stuck_sessions = await stuck_backends(rig)
 
     received = [r for r in await rig.sandbox.received() if r["name"].startswith(f"{rig.tenant}_")]
     figures.files_uploaded = len(received)
@@ -1062,6 +1089,73 @@ async def measure(
     ]
     figures.outbox_pending = await outbox_pending(rig)
     figures.queues_not_empty = {k: v for k, v in (await queue_depths(rig)).items() if v}
+
+
+async def trails(rig: Rig, unaccepted: Sequence[asyncpg.Record]) -> list[str]:
+    """For each claim not ACCEPTED: how far it got, from the claims service's version to
+    the gateway's submission, interchange, delivery and acknowledgment items, to the
+    acceptance event in the gateway's outbox and the claims service's inbox."""
+    out = []
+    for claim in sorted(unaccepted, key=lambda r: str(r["claim_id"])):
+        claim_id = claim["claim_id"]
+        [row] = await _fetch(
+            rig,
+            "SELECT c.version, "
+            "(SELECT string_agg(s.claim_version || ':' || s.status || "
+            "  coalesce('@' || i.isa13 || ':' || i.status || "
+            "  coalesce(' sent ' || to_char(i.sent_at, 'HH24:MI:SS'), ''), ''), ', ') "
+            "  FROM edi_gateway.claim_submission s LEFT JOIN edi_gateway.interchange i "
+            "  ON i.tenant_id = s.tenant_id AND i.interchange_id = s.interchange_id "
+            "  WHERE s.tenant_id = c.tenant_id AND s.claim_id = c.claim_id) AS gateway, "
+            "(SELECT string_agg(a.kind || ':' || it.match_status || ':' || it.effect || "
+            "  ':' || it.outcome, ', ') FROM edi_gateway.acknowledgment_item it "
+            "  JOIN edi_gateway.acknowledgment a ON a.tenant_id = it.tenant_id "
+            "  AND a.acknowledgment_id = it.acknowledgment_id "
+            "  WHERE it.tenant_id = c.tenant_id AND (it.claims @> jsonb_build_array("
+            "  jsonb_build_object('claim_id', c.claim_id)) OR (it.item_kind = '277CA_CLAIM' "
+            "  AND it.patient_control_number = c.patient_control_number))) AS items, "
+            "(SELECT string_agg(o.event_type || CASE WHEN o.published_at IS NULL "
+            "  THEN ' unpublished' ELSE ' published' END || CASE WHEN EXISTS ("
+            "  SELECT 1 FROM claims.inbox n WHERE n.event_id = o.event_id) "
+            "  THEN ' consumed' ELSE ' not consumed' END, ', ') "
+            "  FROM edi_gateway.outbox o WHERE o.tenant_id = c.tenant_id "
+            "  AND o.event_type <> 'edi.claim.transmitted.v1' "
+            "  AND o.payload -> 'data' ->> 'claim_id' = c.claim_id) AS events, "
+            "(SELECT string_agg(k.claim_version || ':' || k.outcome || ':' || k.effect, ', ') "
+            "  FROM claims.claim_acknowledgment k WHERE k.tenant_id = c.tenant_id "
+            "  AND k.claim_id = c.claim_id) AS recorded "
+            "FROM claims.claim c WHERE c.tenant_id = $1 AND c.claim_id = $2",
+            rig.tenant,
+            claim_id,
+        )
+        out.append(
+            f"{claim_id} v{row['version']} {claim['status']} pcn {claim['patient_control_number']}"
+            f" | gateway {row['gateway'] or 'no submission'} | acknowledgment items "
+            f"{row['items'] or 'none'} | events {row['events'] or 'none'} | claims recorded "
+            f"{row['recorded'] or 'none'}"
+        )
+    return out
+
+
+async def stuck_backends(rig: Rig) -> list[str]:
+    """The run database's sessions that have waited on a lock or sat in an open
+    transaction for more than 10 s (a stuck poller or batcher shows here). Statement text
+    only: its values are bound parameters, never in the text."""
+    rows = await _fetch(
+        rig,
+        "SELECT pid, state, wait_event_type, wait_event, "
+        "round(extract(epoch FROM now() - coalesce(xact_start, query_start))) AS age, "
+        "left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query "
+        "FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid() AND (wait_event_type = 'Lock' "
+        "OR state LIKE 'idle in transaction%') "
+        "AND now() - coalesce(xact_start, query_start) > interval '10 seconds'",
+    )
+    return [
+        f"database session {r['pid']} {r['state']} {r['wait_event_type'] or ''}"
+        f"{':' + r['wait_event'] if r['wait_event'] else ''} for {r['age']}s: {r['query']}"
+        for r in rows
+    ]
 
 
 async def read_dead_letters(rig: Rig, malformed: Sequence[Delivery], figures: Figures) -> None:

@@ -121,15 +121,18 @@ def payer_of(member_id: str) -> str:
 
 
 def plan_sessions(run_id: str, today: date, rng: random.Random) -> list[PlannedSession]:
-    """The coming five weekdays (sessions ahead of their day: a session whose time is past
-    is the auto-close sweep's, SPEC 3), two groups a day with rosters drawn from the
-    members; each roster has at least three billable members (the smallest size band)."""
+    """The last five weekdays before today (services are billed once rendered: no date
+    of service in the future), two groups a day with rosters drawn from the members; each
+    roster has at least three billable members (the smallest size band). A past session
+    whose rows are all marked may be closed by the auto-close sweep before the
+    supervisor's finalize, which then answers it as closed (SPEC 3)."""
     days: list[date] = []
     day = today
     while len(days) < 5:
-        day += timedelta(days=1)
+        day -= timedelta(days=1)
         if day.weekday() < 5:
             days.append(day)
+    days.reverse()
     pool = member_ids(run_id)
     sessions = []
     for d in days:
@@ -448,11 +451,18 @@ def summary(
     say(f"    {'group sessions':<16} {len(planned)}: {counted([s['status'] for s in listed])}")
     for kind in sorted({str(c["kind"]) for c in charges}):
         mine = [c for c in charges if c["kind"] == kind]
-        total = sum((Decimal(c["amount"]) for c in mine), Decimal("0"))
+        live = [c for c in mine if c["status"] != "VOID"]
+        total = sum((Decimal(c["amount"]) for c in live), Decimal("0"))
+        voided = len(mine) - len(live)
         say(
             f"    {kind.lower() + ' charges':<16} {len(mine)}: "
-            f"{counted([c['status'] for c in mine])}  (${total:,.2f})"
+            f"{counted([c['status'] for c in mine])}  (${total:,.2f} not void)"
         )
+        if voided and kind == "PER_DIEM":
+            say(
+                f"      {voided} VOID: days charged as they completed, before the stay's later"
+                " leave or discharge was heard (the feed tells them at once)"
+            )
     for kind in ("837P", "837I"):
         mine = [c for c in claims if c["transaction_type"] == kind]
         total = sum((Decimal(c["total_charge"]) for c in mine), Decimal("0"))

@@ -16,7 +16,8 @@ class AttendanceSettings(ServiceSettings):
     business_time_zone: str = Field(
         default="UTC",
         description="IANA zone whose calendar date is 'today' for the session list's default "
-        "date range, until the tenant configuration's facility time zones are wired in.",
+        "date range, for a tenant without a configuration file (a configured tenant's own "
+        "time zone wins).",
     )
 
     auto_close_interval_seconds: float = Field(

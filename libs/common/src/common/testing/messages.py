@@ -49,14 +49,17 @@ async def publish_raw(
     )
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], seconds: float = 10.0) -> T:
-    """Poll ``probe`` until it answers something other than None (or fail after seconds)."""
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], seconds: float = 10.0, *, interval: float = 0.05
+) -> T:
+    """Poll ``probe`` every ``interval`` seconds until it answers something other than None
+    (or fail after ``seconds``)."""
     async with asyncio.timeout(seconds):
         while True:
             result = await probe()
             if result is not None:
                 return result
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(interval)
 
 
 async def next_dead_letter(

@@ -4,7 +4,6 @@ Used by the end-to-end tests and by the demo, so both exercise the same path."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+
+from common.testing.messages import eventually as polled
 
 SAMPLES = Path(__file__).resolve().parents[4].parent / "contracts" / "samples"
 T = TypeVar("T")
@@ -59,12 +60,8 @@ def member_event(
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], seconds: float) -> T:
-    async with asyncio.timeout(seconds):
-        while True:
-            result = await probe()
-            if result is not None:
-                return result
-            await asyncio.sleep(0.25)
+    """``messages.eventually`` at the pace of polling a service's HTTP API."""
+    return await polled(probe, seconds, interval=0.25)
 
 
 @dataclass
@@ -140,7 +137,11 @@ async def run_group_session(
                 headers=writer,
             )
         )
-        for member, status in zip(members, marks, strict=True):
+        pairs = list(zip(members, marks, strict=True))
+        # Those who left early first: their ATTENDED step must not be the roster's last
+        # mark, or a past session could be closed by the auto-close sweep in between.
+        pairs.sort(key=lambda pair: pair[1] != "LEFT_EARLY")
+        for member, status in pairs:
             # A member leaves after arriving: SCHEDULED -> LEFT_EARLY is not a legal move.
             for step in ["ATTENDED", status] if status == "LEFT_EARLY" else [status]:
                 await _ok(

@@ -868,11 +868,11 @@ class AcknowledgmentPoller:
             if addressee is not None and addressee in others:
                 # Tenants sharing one clearinghouse account share its outbound folder: an
                 # answer to another tenant's interchanges is that tenant's to apply.
+                # No file name: the clearinghouse names its files, not us (PHI-safe ids only).
                 log.debug(
                     "acknowledgment_left_for_its_tenant",
                     tenant_id=tenant_id,
                     clearinghouse_id=clearinghouse.id,
-                    file_name=inbound.name,
                 )
                 continue
             async with self._uow() as uow:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from charges.adapters.db.charges_repository import ChargeRepository
+from charges.adapters.db.charges_repository import ChargeRepository, ChargeWrite
 from charges.domain.charges import Charge, ChargeTerms, GroupContext
 from common.db import UnitOfWork
 from contracts.events import CHARGES_RECORDED_V1
@@ -112,16 +112,19 @@ async def save_updates(
     change: ChargeChange,
     provenance: Provenance,
 ) -> None:
-    repository = ChargeRepository(uow.session)
-    for item in updates:
-        await repository.save(
-            item.after,
-            item.before.version if item.before is not None else None,
-            change=change.value if item.new_version else None,
-            actor=provenance.actor,
-            reason=provenance.reason,
-            caused_by_event_id=provenance.event_id,
-        )
+    await ChargeRepository(uow.session).save_many(
+        [
+            ChargeWrite(
+                item.after,
+                item.before.version if item.before is not None else None,
+                change.value if item.new_version else None,
+            )
+            for item in updates
+        ],
+        actor=provenance.actor,
+        reason=provenance.reason,
+        caused_by_event_id=provenance.event_id,
+    )
 
 
 def publish_recorded(

@@ -7,13 +7,14 @@ not lock can never overwrite a newer version."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import RowMapping, Select, func, or_, select, update
+from sqlalchemy import Integer, RowMapping, Select, cast, column, func, or_, select, update
+from sqlalchemy import values as sa_values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +35,50 @@ from contracts.events.charges import ChargeSourceKind, ChargeStatus, UnitBasis
 from contracts.events.claims import ClaimStatus
 
 ChargesByStay = dict[str, list[Charge]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ChargeWrite:
+    """One charge to save: ``previous_version`` None for a new charge; ``change`` names a
+    new version for the history, None when only bookkeeping moved (same version)."""
+
+    charge: Charge
+    previous_version: int | None
+    change: str | None
+
+
+_KEY = ("tenant_id", "charge_id")
+
+#: Rows per multi-row statement: some 35 columns a row keeps a statement well under
+#: Postgres's 32,767 bind parameters.
+_ROWS_PER_STATEMENT = 500
+
+
+def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), _ROWS_PER_STATEMENT):
+        yield items[start : start + _ROWS_PER_STATEMENT]
+
+
+def _generations(writes: Sequence[ChargeWrite]) -> Iterator[list[ChargeWrite]]:
+    """``writes`` in order, cut wherever a charge comes again."""
+    current: list[ChargeWrite] = []
+    seen: set[str] = set()
+    for write in writes:
+        if write.charge.charge_id in seen:
+            yield current
+            current, seen = [], set()
+        current.append(write)
+        seen.add(write.charge.charge_id)
+    if current:
+        yield current
+
+
+def _all_written(asked: Sequence[dict[str, Any]], written: Iterable[str]) -> None:
+    done = set(written)
+    missing = [v["charge_id"] for v in asked if v["charge_id"] not in done]
+    if missing:
+        raise ConcurrentChargeChange(missing[0])
 
 
 class ConcurrentChargeChange(Exception):
@@ -438,42 +483,97 @@ class ChargeRepository:
     ) -> None:
         """Write ``charge`` over ``previous_version`` (None: a new charge). ``change`` names
         a new version for the history; None when only bookkeeping moved (same version)."""
-        values = _values(charge)
-        if previous_version is None:
+        await self.save_many(
+            [ChargeWrite(charge, previous_version, change)],
+            actor=actor,
+            reason=reason,
+            caused_by_event_id=caused_by_event_id,
+        )
+
+    async def save_many(
+        self,
+        writes: Sequence[ChargeWrite],
+        *,
+        actor: str,
+        reason: str | None = None,
+        caused_by_event_id: str | None = None,
+    ) -> None:
+        """``save`` for many charges in a few statements: the new ones in one multi-row
+        insert, the changed ones in one ``UPDATE ... FROM (VALUES ...)`` that checks each
+        row's version, their history in one insert (per ``_ROWS_PER_STATEMENT``). A month
+        of a stay is some 31 day charges, and a claim's news changes all of them: a pair
+        of statements per charge was most of the service's time at month end (#10).
+        Raises ``ConcurrentChargeChange`` when any charge was not written as asked. A
+        charge written twice in ``writes`` (a version, then the next) is written in order:
+        each generation of distinct charges goes in statements of its own."""
+        for generation in _generations(writes):
+            await self._save_distinct(generation, actor, reason, caused_by_event_id)
+
+    async def _save_distinct(
+        self,
+        writes: Sequence[ChargeWrite],
+        actor: str,
+        reason: str | None,
+        caused_by_event_id: str | None,
+    ) -> None:
+        rows = [(_values(w.charge), w) for w in writes]
+        new = [values for values, w in rows if w.previous_version is None]
+        for chunk in _chunks(new):
             inserted = await self._session.execute(
                 insert(CHARGE)
-                .values(**values)
+                .values(chunk)
                 .on_conflict_do_nothing(constraint="uq_charge_tenant_charge")
-                .returning(CHARGE.c.id)
+                .returning(CHARGE.c.charge_id)
             )
-            written = inserted.first() is not None
-        else:
-            changed = await self._session.execute(
+            _all_written(chunk, inserted.scalars())
+        changed = [
+            (values, w.previous_version) for values, w in rows if w.previous_version is not None
+        ]
+        for part in _chunks(changed):
+            names = tuple(part[0][0])
+            incoming = sa_values(
+                *[column(name, CHARGE.c[name].type) for name in names],
+                column("previous_version", Integer),
+                name="incoming",
+            ).data([(*(values[name] for name in names), before) for values, before in part])
+            updated = await self._session.execute(
                 update(CHARGE)
                 .where(
-                    CHARGE.c.tenant_id == charge.tenant_id,
-                    CHARGE.c.charge_id == charge.charge_id,
-                    CHARGE.c.charge_version == previous_version,
+                    CHARGE.c.tenant_id == incoming.c.tenant_id,
+                    CHARGE.c.charge_id == incoming.c.charge_id,
+                    CHARGE.c.charge_version == incoming.c.previous_version,
                 )
-                .values(**values, updated_at=func.now())
-                .returning(CHARGE.c.id)
-            )
-            written = changed.first() is not None
-        if not written:
-            raise ConcurrentChargeChange(charge.charge_id)
-        if change is not None:
-            await self._session.execute(
-                insert(CHARGE_HISTORY).values(
-                    tenant_id=charge.tenant_id,
-                    charge_id=charge.charge_id,
-                    charge_version=charge.version,
-                    change=change,
-                    actor=actor,
-                    reason=reason,
-                    caused_by_event_id=caused_by_event_id,
-                    state=_state(values),
+                .values(
+                    {
+                        # A column that is NULL on every row reads as text from
+                        # VALUES: each is cast to its column's type.
+                        **{
+                            name: cast(incoming.c[name], CHARGE.c[name].type)
+                            for name in names
+                            if name not in _KEY
+                        },
+                        "updated_at": func.now(),
+                    }
                 )
+                .returning(CHARGE.c.charge_id)
             )
+            _all_written([values for values, _ in part], updated.scalars())
+        history = [
+            {
+                "tenant_id": values["tenant_id"],
+                "charge_id": values["charge_id"],
+                "charge_version": values["charge_version"],
+                "change": w.change,
+                "actor": actor,
+                "reason": reason,
+                "caused_by_event_id": caused_by_event_id,
+                "state": _state(values),
+            }
+            for values, w in rows
+            if w.change is not None
+        ]
+        for chunk in _chunks(history):
+            await self._session.execute(insert(CHARGE_HISTORY).values(chunk))
 
     async def history(self, tenant_id: str, charge_id: str) -> Sequence[RowMapping]:
         query = (

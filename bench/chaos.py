@@ -3,6 +3,7 @@
     uv run --frozen python bench/chaos.py --profile full     # 5,000 events, 2 min outage
     uv run --frozen python bench/chaos.py --profile medium
     uv run --frozen python bench/chaos.py --profile ci       # what tests/e2e/test_chaos.py runs
+    uv run --frozen python bench/chaos.py --profile full --replicas 2   # two of each service
 
 Needs the Postgres and RabbitMQ the tests use (``DATABASE_URL`` / ``AMQP_URL``, defaulting
 to the local ones); creates a database and broker names of its own (removed at the end)
@@ -29,10 +30,13 @@ from common.testing.clearinghouse import SandboxProcess
 from common.testing.isolation import default_amqp_url, default_database_url
 
 
-async def main(profile_name: str, keep: bool, seed: int) -> int:
+async def main(profile_name: str, keep: bool, seed: int, replicas: int) -> int:
     profile = PROFILES[profile_name]
     folder = work_dir()
-    print(f"[chaos] profile {profile.name}: work folder {folder} (service logs in logs/)")
+    print(
+        f"[chaos] profile {profile.name}, {replicas} of each service: work folder {folder}"
+        " (service logs in logs/)"
+    )
     sandbox = SandboxProcess(folder=folder / "sandbox")
     sandbox.start()
     started = time.monotonic()
@@ -43,6 +47,7 @@ async def main(profile_name: str, keep: bool, seed: int) -> int:
             sandbox=sandbox,
             work_dir=folder,
             keep_database=keep,
+            replicas=replicas,
         ) as rig:
             print(f"[chaos] services up in {time.monotonic() - started:.0f}s")
             figures = await run_chaos(rig, profile, seed=seed)
@@ -65,5 +70,14 @@ if __name__ == "__main__":
     parser.add_argument(
         "--keep", action="store_true", help="keep the work folder, logs and database"
     )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="copies of each service on the same database and broker (their time-driven"
+        " work races; the kills hit the first copy)",
+    )
     arguments = parser.parse_args()
-    sys.exit(asyncio.run(main(arguments.profile, arguments.keep, arguments.seed)))
+    sys.exit(
+        asyncio.run(main(arguments.profile, arguments.keep, arguments.seed, arguments.replicas))
+    )

@@ -15,29 +15,17 @@ from pathlib import Path
 import pytest
 
 from common.testing.clearinghouse import SandboxProcess
-from common.testing.phi import ScenarioPhi, scan_phi
+from common.testing.phi import ScenarioPhi, scan_phi, sent_837s
 from common.testing.processes import Suite
 from common.testing.scenarios import sample
 
 pytestmark = pytest.mark.e2e
 
 
-def interchanges_under(*folders: Path) -> list[str]:
-    texts: list[str] = []
-    for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            head = path.read_bytes()[:3]
-            if head == b"ISA":
-                text = path.read_text(errors="replace")
-                if "*837*" in text or "~ST*837" in text:
-                    texts.append(text)
-    return texts
-
-
 def test_no_member_name_birth_date_or_subscriber_id_in_any_log_or_file_name(
     suite: Suite, sandbox: SandboxProcess, edi_root: Path
 ) -> None:
-    sent = interchanges_under(edi_root, sandbox.root)
+    sent = sent_837s(edi_root, sandbox.root)
     phi = ScenarioPhi.from_member_events([sample("ehr.member.upserted.v1")]) | (
         ScenarioPhi.from_837(sent)
     )

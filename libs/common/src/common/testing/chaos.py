@@ -470,6 +470,17 @@ class Rig:
     figures_connection: asyncpg.Connection | None = None
     exit_codes: dict[str, list[int | None]] = field(default_factory=dict)
     _killing: set[str] = field(default_factory=set)
+    # Second (third...) copies of every service on the same database and broker: the
+    # time-driven work (auto-close, day sweep, cycle close, batch windows) races.
+    replicas: list[Suite] = field(default_factory=list)
+
+    def processes(self) -> dict[str, ServiceProcess]:
+        """Every service process by label: ``claims`` for the first copy, ``claims#2``
+        for the second."""
+        labelled = dict(self.suite.processes)
+        for n, replica in enumerate(self.replicas, start=2):
+            labelled.update({f"{name}#{n}": p for name, p in replica.processes.items()})
+        return labelled
 
     async def kill(self, service: str) -> None:
         """SIGKILL and start the same process again at once (as a supervisor would)."""
@@ -484,7 +495,7 @@ class Rig:
     async def supervise(self, stop: asyncio.Event) -> None:
         """Start again any service that exited by itself, and count it."""
         while not stop.is_set():
-            for name, process in self.suite.processes.items():
+            for name, process in self.processes().items():
                 running = process.process
                 if name in self._killing or running is None or running.poll() is None:
                     continue
@@ -529,10 +540,12 @@ async def chaos_rig(
     tenant: str = TENANT,
     sender_id: str = SENDER_ID,
     keep_database: bool = False,
+    replicas: int = 1,
 ) -> AsyncIterator[Rig]:
     """Create the run's database, broker prefix, tenant and proxies; migrate and start
-    the five services through the proxies; stop and remove everything at the end (but
-    the database with ``keep_database``, to look at its rows after a failed run)."""
+    the five services through the proxies (``replicas`` copies of each, as a platform
+    team scales them); stop and remove everything at the end (but the database with
+    ``keep_database``, to look at its rows after a failed run)."""
     run = run_id()
     database = f"rcm_chaos_{run}"
     topology = Topology(prefix=f"chaos{run}.")
@@ -549,38 +562,48 @@ async def chaos_rig(
     config = TenantDirectory.load(tenants).get(tenant)
     proxies = ProxyThread()
     proxies.__enter__()
-    suite: Suite | None = None
+    suites: list[Suite] = []
     rig: Rig | None = None
+    # The shared Postgres has a connection limit (other runs use it too): at most 5 per
+    # service, 3 per copy when there are several (and no more messages in hand than
+    # connections); a service that cannot connect is never ready.
+    pool = {"DB_POOL_SIZE": "3", "DB_MAX_OVERFLOW": "2", "PREFETCH": "4"}
+    if replicas > 1:
+        pool = {"DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "1", "PREFETCH": "3"}
     try:
-        suite = Suite(
-            database_url=proxies.add("database", database_url, 5432),
-            amqp_url=proxies.add("broker", amqp_url, 5672),
-            topology_prefix=topology.prefix,
-            jwt_secret=TEST_JWT_SECRET,
-            log_dir=work_dir / "logs",
-            extra_env={
-                "TENANT_CONFIG_DIR": str(tenants),
-                "EDI_LOCAL_ROOT": str(work_dir / "edi"),
-                "EDI_ACK_POLL_SECONDS": "1",
-                "EDI_RETRY_MAX_SECONDS": "4",
-                "AUTO_CLOSE_INTERVAL_SECONDS": "1",
-                "HL7_MLLP_PORT": str(free_port()),
-                "CHAOS_DIRECT_DATABASE_URL": database_url,
-                "CHAOS_DIRECT_AMQP_URL": amqp_url,
-                # The shared Postgres has a connection limit (other runs use it too): at
-                # most 5 per service; a service that cannot connect is never ready.
-                "DB_POOL_SIZE": "3",
-                "DB_MAX_OVERFLOW": "2",
-                "PREFETCH": "4",
-            },
-        )
+        proxied_database = proxies.add("database", database_url, 5432)
+        proxied_broker = proxies.add("broker", amqp_url, 5672)
+        for copy in range(1, replicas + 1):
+            suites.append(
+                Suite(
+                    database_url=proxied_database,
+                    amqp_url=proxied_broker,
+                    topology_prefix=topology.prefix,
+                    jwt_secret=TEST_JWT_SECRET,
+                    log_dir=work_dir / "logs" if copy == 1 else work_dir / "logs" / f"copy-{copy}",
+                    extra_env={
+                        "TENANT_CONFIG_DIR": str(tenants),
+                        "EDI_LOCAL_ROOT": str(work_dir / "edi"),
+                        "EDI_ACK_POLL_SECONDS": "1",
+                        "EDI_RETRY_MAX_SECONDS": "4",
+                        "AUTO_CLOSE_INTERVAL_SECONDS": "1",
+                        "HL7_MLLP_PORT": str(free_port()),
+                        "CHAOS_DIRECT_DATABASE_URL": database_url,
+                        "CHAOS_DIRECT_AMQP_URL": amqp_url,
+                        **pool,
+                    },
+                )
+            )
+        suite = suites[0]
         await asyncio.gather(*(asyncio.to_thread(migrate, p) for p in suite.processes.values()))
-        await asyncio.to_thread(suite.start, 180)
+        for each in suites:
+            await asyncio.to_thread(each.start, 180)
         rig = Rig(suite, sandbox, proxies, database_url, amqp_url, topology, tenant, config)
+        rig.replicas = suites[1:]
         yield rig
     finally:
-        if suite is not None:
-            await asyncio.to_thread(suite.stop)
+        for each in suites:
+            await asyncio.to_thread(each.stop)
         if rig is not None and rig.figures_connection is not None:
             with contextlib.suppress(Exception):
                 await rig.figures_connection.close()
@@ -600,6 +623,7 @@ async def chaos_rig(
 @dataclass
 class Figures:
     profile: str
+    copies: int = 1  # of each service
     inbound_events: int = 0
     deliveries: int = 0
     swapped_pairs: int = 0
@@ -699,7 +723,8 @@ class Figures:
             self.files_repeated or self.claims_in_several_files or self.claims_in_no_file
         )
         lines = [
-            f"chaos profile {self.profile}: {self.inbound_events} inbound events, "
+            f"chaos profile {self.profile}, {self.copies} of each service: "
+            f"{self.inbound_events} inbound events, "
             f"{self.deliveries} deliveries ({self.swapped_pairs} pairs swapped), "
             f"feed {self.seconds_feed:.0f}s, settled {self.settled} "
             f"{self.seconds_to_settle:.0f}s after the feed",
@@ -818,6 +843,7 @@ async def run_chaos(
     steps = fault_schedule()
     figures = Figures(
         profile=profile.name,
+        copies=1 + len(rig.replicas),
         inbound_events=len(scenario.feed),
         deliveries=len(deliveries),
         swapped_pairs=swapped,
@@ -903,10 +929,11 @@ async def feed_channel(
 
 async def all_ready(rig: Rig, seconds: float) -> None:
     deadline = time.monotonic() + seconds
-    waiting = set(rig.suite.processes)
+    processes = rig.processes()
+    waiting = set(processes)
     while waiting and time.monotonic() < deadline:
         for name in list(waiting):
-            if await _ready(rig.suite.processes[name].base_url):
+            if await _ready(processes[name].base_url):
                 waiting.discard(name)
         if waiting:
             await asyncio.sleep(0.5)
@@ -914,7 +941,7 @@ async def all_ready(rig: Rig, seconds: float) -> None:
         raise TimeoutError(
             f"not ready after {seconds:g}s: {sorted(waiting)}; the database says: "
             f"{await database_health(rig)}; "
-            + " | ".join(rig.suite.processes[n].logs()[-1500:] for n in sorted(waiting))
+            + " | ".join(processes[n].logs()[-1500:] for n in sorted(waiting))
         )
 
 
@@ -1084,7 +1111,7 @@ async def measure(
     figures.unexpected_exits = Counter(rig.unexpected_exits)
     figures.not_running_at_end = [
         name
-        for name, p in rig.suite.processes.items()
+        for name, p in rig.processes().items()
         if p.process is None or p.process.poll() is not None or not await _ready(p.base_url)
     ]
     figures.outbox_pending = await outbox_pending(rig)

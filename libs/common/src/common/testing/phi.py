@@ -130,6 +130,19 @@ def _files(folder: Path) -> Iterable[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
 
 
+def sent_837s(*folders: Path) -> list[str]:
+    """The text of every 837 interchange under ``folders`` (what a run sent, whose
+    subscribers' names, birth dates and ids are PHI a scan must look for)."""
+    texts: list[str] = []
+    for folder in folders:
+        for path in _files(folder):
+            if path.read_bytes()[:3] == b"ISA":
+                text = path.read_text(errors="replace")
+                if "*837*" in text or "~ST*837" in text:
+                    texts.append(text)
+    return texts
+
+
 def scan_phi(
     phi: ScenarioPhi,
     *,

@@ -8,7 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import pyx12.map_if
 
-from edi_gateway.adapters.x12_validator import Pyx12Validator, map_cache
+from common.x12_validation import map_cache
+from edi_gateway.adapters.x12_validator import Pyx12Validator
 from edi_gateway.domain.envelope import ControlNumbers, render_interchange
 from edi_gateway.domain.institutional import InstitutionalClaimRenderer
 from edi_gateway.domain.professional import ProfessionalClaimRenderer

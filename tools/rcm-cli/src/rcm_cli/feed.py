@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from common.x12_validation import pyx12_errors
 from contracts.envelope import CloudEvent
 from rcm_cli.api import RcmApi
-from rcm_cli.x12 import pyx12_errors
 
 # Claim statuses that will still change without anyone's action.
 ON_ITS_WAY = frozenset({"READY"})

@@ -6,61 +6,25 @@ its segment in the file. Synchronous and CPU bound: callers run it in a worker t
 pyx12's own log lines can quote values from the file, so its logger is silenced below
 CRITICAL.
 
-Maps are parsed once per process. ``x12n_document`` parses its implementation maps (the
-837P map alone takes about 0.8 s) on every call, which was most of the cost of a small
-file (a group session's 837P, an acknowledgment). In pyx12 4 a map is read-only while a
-file is walked (the walk's counts live in the walker's ``NodeCounter``; the map's only
-write is the idempotent path cache of ``get_path``), so one parsed map serves every
-validation, from any thread. ``tests/unit/test_x12_validator.py`` checks that a cached
-map gives the same issues as a fresh one, file after file, valid and invalid."""
+Maps are parsed once per process (``common.x12_validation``): ``x12n_document`` alone parses
+its implementation maps (the 837P map takes about 0.8 s) on every call, which was most of
+the cost of a small file (a group session's 837P, an acknowledgment).
+``tests/unit/test_x12_validator.py`` checks that a cached map gives the same issues as a
+fresh one, file after file, valid and invalid, in turn and from several threads."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-import pyx12.map_if
 import pyx12.params
 import pyx12.x12n_document
 
+from common.x12_validation import map_cache
 from edi_gateway.domain.validation import IssueLevel, ValidationIssue
-
-_MapLoader = Callable[[str, Any, "str | None"], Any]
-
-
-class _MapCache:
-    """Stands in for ``pyx12.map_if.load_map_file``: the first call for a map file, a
-    map folder and a set of parameters parses it, the later ones get the same object."""
-
-    def __init__(self, load: _MapLoader) -> None:
-        self.load = load
-        self.loads = 0  # maps parsed (for tests)
-        self._maps: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], Any] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, map_file: str, param: Any, map_path: str | None = None) -> Any:
-        settings = tuple(sorted((k, repr(v)) for k, v in vars(param).get("params", {}).items()))
-        key = (map_file, map_path, settings)
-        with self._lock:
-            cached = self._maps.get(key)
-            if cached is None:
-                cached = self._maps[key] = self.load(map_file, param, map_path)
-                self.loads += 1
-            return cached
-
-
-def map_cache() -> _MapCache:
-    """The process's map cache, installed on first use (idempotent)."""
-    current = pyx12.map_if.load_map_file
-    if isinstance(current, _MapCache):
-        return current
-    cache = _MapCache(current)
-    pyx12.map_if.load_map_file = cache  # type: ignore[assignment]
-    return cache
 
 
 class Pyx12Validator:

@@ -33,6 +33,8 @@ for member in contracts:contracts libs/common:common libs/group-billing:group_bi
 done
 log "deployment files: compose, Dockerfile, Kubernetes overlays (static)"
 uv run --frozen python scripts/check_deploy.py
+log "dependency audit (pip-audit on uv.lock; REQUIRE_DEPENDENCY_AUDIT=1 fails where it cannot run)"
+bash scripts/pip_audit.sh
 if [ ! -x /usr/bin/chromium ]; then
   log "installing Debian's Chromium (the console's browser tests drive it headless)"
   apt-get update -qq

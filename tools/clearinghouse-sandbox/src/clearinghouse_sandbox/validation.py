@@ -9,6 +9,7 @@ below CRITICAL because its lines can quote values from the file."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyx12.errors
+import pyx12.map_if
 import pyx12.params
 import pyx12.x12n_document
 
@@ -116,9 +118,29 @@ class Findings:
         return count
 
 
+_parse_map = pyx12.map_if.load_map_file
+
+
+@functools.cache
+def _parsed_map(map_file: str, map_path: str | None) -> Any:
+    return _parse_map(map_file, pyx12.params.params(), map_path)
+
+
+def _keep_maps() -> None:
+    """pyx12 parses its XML maps on every file (0.8 s for the 837P map); a clearinghouse
+    answering a month-end's files keeps them. The sandbox always runs pyx12's default
+    parameters, and pyx12 4 keeps a walk's state in its walker, not in the map (the
+    gateway's ``common.x12_validation`` explains and tests this)."""
+    if pyx12.map_if.load_map_file is _parse_map:
+        pyx12.map_if.load_map_file = lambda map_file, _param, map_path=None: _parsed_map(
+            map_file, map_path
+        )
+
+
 def validate(text: str) -> Findings:
     """Runs pyx12 over one interchange."""
     logging.getLogger("pyx12").setLevel(logging.CRITICAL)
+    _keep_maps()
     report = io.StringIO()
     try:
         ok = pyx12.x12n_document.x12n_document(

@@ -8,7 +8,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import aio_pika
@@ -18,8 +18,10 @@ from sqlalchemy import select
 
 from attendance.adapters.db.repository import GroupSessionRepository
 from attendance.bootstrap import MIGRATIONS, build_runtime
+from attendance.domain.model import GroupSession
 from attendance.domain.roster import AttendanceStatus as S
-from attendance.service_layer.closing import AUTO_CLOSE_LOCK
+from attendance.service_layer.billing import billing_preview
+from attendance.service_layer.closing import AUTO_CLOSE_LOCK, FinalizeSession, finalize_session
 from attendance.settings import AttendanceSettings
 from common.leases import try_lock
 from common.migrations import migrate
@@ -189,3 +191,51 @@ async def test_no_replica_sweeps_while_another_holds_the_lease(
         return await closed_events(first, [session_id]) or None
 
     assert await eventually(closed) == {session_id: 1}
+
+
+async def test_a_finalize_racing_the_auto_close_answers_the_closed_session(
+    replicas: tuple[ServiceRuntime, ServiceRuntime, Topology], channel: AbstractChannel
+) -> None:
+    """The supervisor finalizes while the auto-close is closing the same session: the
+    finalize waits for it and answers the session closed, not 409 CONCURRENT_UPDATE."""
+    first, second, topology = replicas
+    async with first.sessionmaker() as holder, holder.begin():
+        # No background sweep while the test plays the auto-close itself.
+        async def leased() -> bool | None:
+            return await try_lock(holder, AUTO_CLOSE_LOCK) or None
+
+        await eventually(leased)
+        session_id = await replay_past_session(channel, topology)
+
+        async def closable() -> bool | None:
+            async with first.sessionmaker() as session:
+                stored = await GroupSessionRepository(session).get("demo-bh", session_id)
+            return (stored is not None and stored.supervisors["p1"].status is S.ATTENDED) or None
+
+        await eventually(closable)
+        async with first.unit_of_work() as auto_close:
+            repository = GroupSessionRepository(auto_close.session)
+            session = await repository.get("demo-bh", session_id)
+            assert session is not None
+            preview = await billing_preview(
+                auto_close.session, first.tenants.get("demo-bh"), session
+            )
+            now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+            assert session.close_by_itself(
+                preview.evaluation, preview.rules.billable_statuses, at=now
+            )
+            await repository.save(session)  # closed, not committed yet
+
+            async def finalize() -> GroupSession:
+                async with second.unit_of_work() as uow:
+                    command = FinalizeSession("demo-bh", session_id, actor="user:sup-1")
+                    closed = await finalize_session(uow, command, second.tenants)
+                    await uow.commit()
+                    return closed
+
+            finalizing = asyncio.create_task(finalize())
+            await asyncio.sleep(0.5)  # the finalize has read the session, or waits for it
+            await auto_close.commit()
+        answered = await finalizing
+    assert answered.is_closed and answered.version == session.version
+    assert answered.closing is not None and answered.closing == session.closing

@@ -146,7 +146,11 @@ async def finalize_session(
     unchanged). Refusals: UNMARKED_PARTICIPANTS, BLOCKING_ISSUES,
     WARNINGS_NOT_ACKNOWLEDGED, NOT_ACKNOWLEDGEABLE (see ``GroupSession.finalize``)."""
     repository = GroupSessionRepository(uow.session)
-    session = await load_session(repository, command.tenant_id, command.session_id)
+    # Locked: an auto-close (or another finalize) of the same session either commits
+    # before this reads, and the closed session is answered, or waits for this one and
+    # then finds it closed. Unlocked, the loser got 409 CONCURRENT_UPDATE for a session
+    # that was closed as asked.
+    session = await load_session(repository, command.tenant_id, command.session_id, for_update=True)
     if session.is_closed:
         return session
     ensure_version(session, command.expected_version)

@@ -270,9 +270,9 @@ async def _record_feed_mark_once(
 
 
 async def load_session(
-    repository: GroupSessionRepository, tenant_id: str, session_id: str
+    repository: GroupSessionRepository, tenant_id: str, session_id: str, *, for_update: bool = False
 ) -> GroupSession:
-    session = await repository.get(tenant_id, session_id)
+    session = await repository.get(tenant_id, session_id, for_update=for_update)
     if session is None:
         raise errors.SessionUnknown(session_id)
     return session

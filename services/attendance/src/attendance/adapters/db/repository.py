@@ -164,19 +164,17 @@ class GroupSessionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get(self, tenant_id: str, session_id: str) -> GroupSession | None:
-        row = (
-            (
-                await self._session.execute(
-                    select(GROUP_SESSION).where(
-                        GROUP_SESSION.c.tenant_id == tenant_id,
-                        GROUP_SESSION.c.session_id == session_id,
-                    )
-                )
-            )
-            .mappings()
-            .first()
+    async def get(
+        self, tenant_id: str, session_id: str, *, for_update: bool = False
+    ) -> GroupSession | None:
+        """The session as stored; ``for_update`` locks its row until the transaction ends
+        (a writer that waited reads what the other one committed)."""
+        query = select(GROUP_SESSION).where(
+            GROUP_SESSION.c.tenant_id == tenant_id, GROUP_SESSION.c.session_id == session_id
         )
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).mappings().first()
         if row is None:
             return None
         participants = await self._roster(PARTICIPANT, PARTICIPANT.c.member_id, row)

@@ -16,7 +16,7 @@ What it does, in one run (a fresh database ``rcm_bench_<hex>`` and broker prefix
    MONTHLY per-diem program) admitted on the first day of the last complete month, a tenth
    with a leave of absence (3 nights), a tenth discharged mid-month. Waits until stays,
    charges and claims are idle: every day charge is written and known to claims.
-4. Group sessions: G a day for D days (from tomorrow, as the demo) with 6-12 participants
+4. Group sessions: G a day for D days (from tomorrow) with 6-12 participants
    (the scheduling feed, the roster's statuses marked by the scheduler); a supervisor
    marks themself and finalizes each through the attendance API, paced at
    ``--close-rate`` sessions/s. Latency of each 837P: session close -> its interchange

@@ -121,16 +121,18 @@ def payer_of(member_id: str) -> str:
 
 
 def plan_sessions(run_id: str, today: date, rng: random.Random) -> list[PlannedSession]:
-    """The coming five weekdays (sessions ahead of their day: a session whose time is past
-    is the auto-close sweep's, SPEC 3, and races the supervisor's finalize), two groups a
-    day with rosters drawn from the members; each roster has at least three billable
-    members (the smallest size band)."""
+    """The last five weekdays before today (services are billed once rendered: no date
+    of service in the future), two groups a day with rosters drawn from the members; each
+    roster has at least three billable members (the smallest size band). A past session
+    whose rows are all marked may be closed by the auto-close sweep before the
+    supervisor's finalize, which then answers it as closed (SPEC 3)."""
     days: list[date] = []
     day = today
     while len(days) < 5:
-        day += timedelta(days=1)
+        day -= timedelta(days=1)
         if day.weekday() < 5:
             days.append(day)
+    days.reverse()
     pool = member_ids(run_id)
     sessions = []
     for d in days:

@@ -139,3 +139,37 @@ async def test_a_new_charge_that_exists_already_is_refused_with_the_rest(
     assert str(refused.value) == days[1].charge_id
     async with runtime.sessionmaker() as session:
         assert await ChargeRepository(session).get_many(TENANT, [fresh.charge_id]) == []
+
+
+async def test_more_charges_than_one_statement_holds_are_all_written_and_checked(
+    runtime: ServiceRuntime, publish: Publish, applied: Applied, clock: Clock
+) -> None:
+    day = (await month_of_days(runtime, publish, applied, clock))[0]
+    count = 1_201  # three statements of new rows, three of changes, three of history
+    new = [replace(day, charge_id=f"{day.charge_id}-{n}") for n in range(count)]
+    async with runtime.unit_of_work() as uow:
+        repository = ChargeRepository(uow.session)
+        await repository.save_many([ChargeWrite(c, None, "CREATED") for c in new], actor=ACTOR)
+        await repository.save_many(
+            [ChargeWrite(overridden(c, "399.00"), c.version, "OVERRIDDEN") for c in new],
+            actor=ACTOR,
+        )
+        await uow.commit()
+    async with runtime.sessionmaker() as session:
+        repository = ChargeRepository(session)
+        saved = await repository.get_many(TENANT, [c.charge_id for c in new])
+        last = [r["change"] for r in await repository.history(TENANT, new[-1].charge_id)]
+    assert len(saved) == count
+    assert {(c.version, c.override.rate) for c in saved} == {(day.version + 1, Decimal("399.00"))}
+    assert last == ["CREATED", "OVERRIDDEN"]
+    # A stale version in the last statement of a batch still refuses the whole batch.
+    saved.sort(key=lambda c: c.charge_id)
+    stale = [ChargeWrite(overridden(c, "1.00"), c.version, "OVERRIDDEN") for c in saved]
+    stale[-1] = ChargeWrite(overridden(saved[-1], "1.00"), saved[-1].version - 1, "OVERRIDDEN")
+    with pytest.raises(ConcurrentChargeChange):
+        async with runtime.unit_of_work() as uow:
+            await ChargeRepository(uow.session).save_many(stale, actor=ACTOR)
+            await uow.commit()
+    async with runtime.sessionmaker() as session:
+        again = await ChargeRepository(session).get_many(TENANT, [c.charge_id for c in new])
+    assert {c.override.rate for c in again} == {Decimal("399.00")}

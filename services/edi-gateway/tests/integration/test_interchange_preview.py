@@ -18,7 +18,7 @@ from aio_pika.abc import AbstractChannel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from common.testing.messages import bearer, publish_event
+from common.testing.messages import bearer, eventually, publish_event
 from contracts.topology import Topology
 from edi_gateway.adapters.db.tables import (
     ARCHIVED_FILE,
@@ -118,8 +118,16 @@ async def test_the_preview_is_the_file_the_batcher_sends_and_spends_no_number(
     assert [c[1] for c in previewed.all("CLM")] == [c["patient_control_number"] for c in claims]
     assert await row_counts(sessions) == before  # no number taken, nothing stored
 
-    for claim in claims:
+    # One at a time: the batcher puts claims in a file in the order they reached it, and
+    # a consumer with several deliveries in hand may store three at once in any order.
+    stored_before = before[CLAIM_SUBMISSION.name]
+    for n, claim in enumerate(claims, start=1):
         await publish_event(channel, topology, submitted_event(claim))
+
+        async def stored(count: int = stored_before + n) -> bool | None:
+            return (await row_counts(sessions))[CLAIM_SUBMISSION.name] >= count or None
+
+        await eventually(stored)
     sent = [await transmissions_when_sent(client, token, c["claim_id"]) for c in claims]
     (file_name,) = {items[0]["file_name"] for items in sent}
     assert {items[0]["isa13"] for items in sent} == {1}  # the sequence's first number

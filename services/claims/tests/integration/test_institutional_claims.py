@@ -28,6 +28,7 @@ from claims.adapters.reference_data import PACKAGED
 from claims.bootstrap import build_runtime
 from claims.domain.code_sets import PatternDiagnosisCodeSet
 from claims.entrypoints.cli import refresh
+from claims.service_layer import institutional_claims
 from claims.service_layer.dependencies import ClaimsDependencies
 from claims.service_layer.institutional_claims import close_cycles_due
 from claims.settings import ClaimsSettings
@@ -1091,3 +1092,43 @@ async def test_the_drg_master_is_refreshed_from_a_file_by_the_api_and_the_comman
     assert tables["drg-master"]["version"] == first + 1
     assert tables["drg-master"]["rows"] == 767
     assert tables["revenue-codes"]["version"] == 0  # the packaged file
+
+
+# --------------------------------------------------------------------------- echoes (#10)
+
+
+async def test_the_echo_of_a_cycle_claims_status_on_its_day_charges_leaves_the_stay_alone(
+    send: Send, client: httpx.AsyncClient, token: Token, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The charges service answers every status of a cycle claim with a new version of
+    its ~31 day charges (ON_CLAIM, BILLED, READY again after a void): kept, but the stay is
+    not reconciled for it; a day charge that bills differently still is."""
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id)
+    await vector_2_stay(send, stay_id, member_id)
+    charges = january_and_february(stay_id, member_id, with_leave=True)
+    await send(CHARGES_RECORDED_V1, recorded(charges))
+    before = await stay_claims(client, token, stay_id)
+    assert [c["status"] for c in before] == ["SUBMITTED", "SUBMITTED"]
+
+    reconciled: list[str] = []
+    real = institutional_claims.reconcile_stay
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        reconciled.append(args[3])
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(institutional_claims, "reconcile_stay", counting)
+    for version, status in ((2, "ON_CLAIM"), (3, "BILLED")):
+        echoed = [{**c, "charge_version": version, "status": status} for c in charges]
+        await send(CHARGES_RECORDED_V1, recorded(echoed, change="CLAIMED"))
+    assert reconciled == []
+    assert await stay_claims(client, token, stay_id) == before
+
+    repriced = {**charges[3], "charge_version": 4, "status": "READY", "rate": "310.00"}
+    repriced["amount"] = "310.00"
+    await send(CHARGES_RECORDED_V1, recorded([repriced], change="FIXED"))
+    assert reconciled == [stay_id]
+    january, february = await stay_claims(client, token, stay_id)
+    assert (january["status"], february["status"]) == ("STALE", "SUBMITTED")

@@ -3,11 +3,12 @@ line shapes, span 74, value codes 80/81, occurrence 42/55, and each scrub code."
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from decimal import Decimal
 
 from claims.adapters.reference_data import ReferenceCatalog
-from claims.domain.charges import ChargeOnFile
+from claims.domain.charges import ChargeOnFile, only_bookkeeping
 from claims.domain.claims import IssueCode
 from claims.domain.cycles import Cycle, StayDays, plan_cycles
 from claims.domain.institutional import (
@@ -18,7 +19,10 @@ from claims.domain.institutional import (
     InstitutionalEdits,
     LeaveDates,
     LineKind,
+    billing_fingerprint,
+    blocked_days,
     build_cycle_claim,
+    content_fingerprint,
     discharge_occurrences,
 )
 from claims.domain.institutional_scrub import scrub_cycle_claim
@@ -465,3 +469,49 @@ def test_a_stay_change_says_what_changed_by_ids_and_kinds() -> None:
     assert changes[0].touches_period(D("2026-01-01"), D("2026-01-31"))
     assert not changes[0].touches_period(D("2026-02-01"), D("2026-02-28"))
     assert describe_stay_change(None, after, version=1) == ()
+
+
+# --------------------------------------------------------------------------- echoes (#10)
+
+
+def echo(of: ChargeOnFile, status: str, **changes: object) -> ChargeOnFile:
+    """The charges service's next version of a day charge."""
+    return dataclasses.replace(of, charge_version=of.charge_version + 1, status=status, **changes)
+
+
+def test_the_echo_of_a_claims_status_on_its_day_charges_is_only_bookkeeping() -> None:
+    ready = charge(D("2026-01-12"))
+    on_claim = echo(ready, "ON_CLAIM")
+    assert only_bookkeeping(on_claim, ready)  # built / submitted
+    assert only_bookkeeping(echo(on_claim, "BILLED"), on_claim)  # accepted, paid
+    assert only_bookkeeping(echo(on_claim, "READY"), on_claim)  # its claim voided
+
+
+def test_a_day_charge_that_bills_differently_or_stops_billing_asks_its_stay_again() -> None:
+    ready = charge(D("2026-01-12"))
+    on_claim = echo(ready, "ON_CLAIM")
+    assert not only_bookkeeping(ready, None)  # a first version
+    assert not only_bookkeeping(echo(on_claim, "READY", amount=Decimal("310.00")), on_claim)
+    assert not only_bookkeeping(echo(on_claim, "READY", covered=False), on_claim)
+    assert not only_bookkeeping(echo(on_claim, "READY", revenue_code="0183"), on_claim)
+    assert not only_bookkeeping(echo(on_claim, "VOID"), on_claim)
+    fixing = echo(ready, "NEEDS_FIX", issue_codes=("RATE_MISSING",))
+    assert not only_bookkeeping(fixing, ready)
+    assert not only_bookkeeping(echo(fixing, "READY", issue_codes=()), fixing)
+
+
+def test_a_cycle_decides_and_prints_the_same_whatever_the_bookkeeping_of_its_day_charges() -> None:
+    """What makes skipping the stay's reconciliation for such an echo safe: nothing a
+    cycle is blocked, built, scrubbed or fingerprinted on reads the difference."""
+    s = stay()
+    january, _ = cycles_of(s)
+    ready = stay_charges(s, "2026-01-10", "2026-01-31")
+    for status in ("ON_CLAIM", "BILLED"):
+        echoed = [echo(c, status) for c in ready]
+        assert all(only_bookkeeping(e, c) for e, c in zip(echoed, ready, strict=True))
+        assert blocked_days(january.days.days(), echoed) == blocked_days(january.days.days(), ready)
+        before, issues_before = build(s, january, ready)
+        after, issues_after = build(s, january, echoed)
+        assert issues_after == issues_before
+        assert content_fingerprint(after) == content_fingerprint(before)
+        assert billing_fingerprint(after) == billing_fingerprint(before)

@@ -102,6 +102,21 @@ def hold_outlasts(charge: ChargeOnFile, previous: ChargeOnFile) -> bool:
     return charge.status in BILLABLE_STATUSES and charge.prints_like(previous)
 
 
+def only_bookkeeping(charge: ChargeOnFile, previous: ChargeOnFile | None) -> bool:
+    """Whether ``charge``, a newer version of a day charge than ``previous``, changes
+    nothing a stay's cycles are decided on: billable before and after (READY, ON_CLAIM,
+    BILLED: the charges service's echo of our own claim's status, or of its void) and
+    printing the same. The cycles read a day charge's status only as billable or not
+    (``blocked_days``), its printed fields, and the hold this service keeps itself, so
+    such a version leaves every cycle claim of the stay as it was."""
+    return (
+        previous is not None
+        and previous.status in BILLABLE_STATUSES
+        and charge.status in BILLABLE_STATUSES
+        and charge.prints_like(previous)
+    )
+
+
 def _printed(charge: ChargeOnFile) -> tuple[object, ...]:
     return (
         charge.kind,

@@ -31,6 +31,7 @@ from claims.domain.charges import (
     Holder,
     ReverseHold,
     hold_outlasts,
+    only_bookkeeping,
     route_charge_change,
 )
 from claims.domain.claims import (
@@ -159,7 +160,11 @@ async def record_charges(
         if held and not charge.bills_a_stay:
             continue  # its claim was voided: it waits for a rebuild (a day: its cycle does)
         if charge.bills_a_stay:
-            # A day of a stay: it goes on its cycle's 837I claim, decided stay by stay.
+            # A day of a stay: it goes on its cycle's 837I claim, decided stay by stay;
+            # the echo of a claim's own status (built, submitted, accepted, voided) asks
+            # nothing of its stay, and is most of a month-end's charge messages (#10).
+            if only_bookkeeping(charge, previous):
+                continue
             for version in (charge, previous):
                 if version is not None and version.stay_id is not None:
                     stays.setdefault(version.stay_id, []).append(version.date_of_service)

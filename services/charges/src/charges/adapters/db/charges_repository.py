@@ -74,13 +74,6 @@ def _generations(writes: Sequence[ChargeWrite]) -> Iterator[list[ChargeWrite]]:
         yield current
 
 
-_INSERT_NEW_CHARGES = (
-    insert(CHARGE)
-    .on_conflict_do_nothing(constraint="uq_charge_tenant_charge")
-    .returning(CHARGE.c.charge_id)
-)
-
-
 def _all_written(asked: Sequence[dict[str, Any]], written: Iterable[str]) -> None:
     done = set(written)
     missing = [v["charge_id"] for v in asked if v["charge_id"] not in done]
@@ -525,11 +518,13 @@ class ChargeRepository:
     ) -> None:
         rows = [(_values(w.charge), w) for w in writes]
         new = [values for values, w in rows if w.previous_version is None]
-        # The inserts and the history go as one statement with the rows as parameters
-        # (SQLAlchemy sends them as multi-row VALUES, and compiles the statement once;
-        # ``insert().values(rows)`` has no cache key and is compiled on every call).
         for chunk in _chunks(new):
-            inserted = await self._session.execute(_INSERT_NEW_CHARGES, chunk)
+            inserted = await self._session.execute(
+                insert(CHARGE)
+                .values(chunk)
+                .on_conflict_do_nothing(constraint="uq_charge_tenant_charge")
+                .returning(CHARGE.c.charge_id)
+            )
             _all_written(chunk, inserted.scalars())
         changed = [
             (values, w.previous_version) for values, w in rows if w.previous_version is not None
@@ -578,7 +573,7 @@ class ChargeRepository:
             if w.change is not None
         ]
         for chunk in _chunks(history):
-            await self._session.execute(insert(CHARGE_HISTORY), chunk)
+            await self._session.execute(insert(CHARGE_HISTORY).values(chunk))
 
     async def history(self, tenant_id: str, charge_id: str) -> Sequence[RowMapping]:
         query = (

@@ -112,8 +112,7 @@ def only_bookkeeping(charge: ChargeOnFile, previous: ChargeOnFile | None) -> boo
     return (
         previous is not None
         and previous.status in BILLABLE_STATUSES
-        and charge.status in BILLABLE_STATUSES
-        and charge.prints_like(previous)
+        and hold_outlasts(charge, previous)  # billable now, printing as before
     )
 
 

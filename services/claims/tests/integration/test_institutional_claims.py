@@ -24,6 +24,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from claims.adapters.db.institutional_repository import InstitutionalRepository
+from claims.adapters.db.tables import CLAIM_CHARGE
 from claims.adapters.reference_data import PACKAGED
 from claims.bootstrap import build_runtime
 from claims.domain.code_sets import PatternDiagnosisCodeSet
@@ -1132,3 +1134,37 @@ async def test_the_echo_of_a_cycle_claims_status_on_its_day_charges_leaves_the_s
     assert reconciled == [stay_id]
     january, february = await stay_claims(client, token, stay_id)
     assert (january["status"], february["status"]) == ("STALE", "SUBMITTED")
+
+
+async def test_a_charge_taken_by_another_claim_leaves_the_one_that_held_it(
+    runtime: ServiceRuntime,
+) -> None:
+    # hold_charges in two statements, each on its own index (delete the claim's holds,
+    # then upsert on the charge's primary key): the end state is what one DELETE with an
+    # OR and an INSERT left, for the claim and for the claim the charges came from.
+    tenant, first, second = f"t-{uuid.uuid4().hex[:6]}", "clm-first", "clm-second"
+
+    async def held() -> dict[str, list[str]]:
+        async with runtime.sessionmaker() as session:
+            rows = await session.execute(
+                select(CLAIM_CHARGE.c.claim_id, CLAIM_CHARGE.c.charge_id)
+                .where(CLAIM_CHARGE.c.tenant_id == tenant)
+                .order_by(CLAIM_CHARGE.c.claim_id, CLAIM_CHARGE.c.charge_id)
+            )
+            holds: dict[str, list[str]] = {}
+            for claim_id, charge_id in rows:
+                holds.setdefault(claim_id, []).append(charge_id)
+            return holds
+
+    async def hold(claim_id: str, charge_ids: list[str]) -> None:
+        async with runtime.sessionmaker() as session, session.begin():
+            await InstitutionalRepository(session).hold_charges(tenant, claim_id, charge_ids)
+
+    await hold(first, ["ch-1", "ch-2", "ch-3"])
+    assert await held() == {first: ["ch-1", "ch-2", "ch-3"]}
+    await hold(second, ["ch-3", "ch-4"])
+    assert await held() == {first: ["ch-1", "ch-2"], second: ["ch-3", "ch-4"]}
+    await hold(first, ["ch-2", "ch-5"])  # drops ch-1, keeps ch-2, takes a new one
+    assert await held() == {first: ["ch-2", "ch-5"], second: ["ch-3", "ch-4"]}
+    await hold(second, [])
+    assert await held() == {first: ["ch-2", "ch-5"]}

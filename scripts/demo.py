@@ -18,6 +18,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
 import time
 import uuid
@@ -493,7 +494,14 @@ def summary(
     )
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    # A SIGTERM (a test's timeout, a container stop) stops the demo: the `finally` of
+    # main stops the five services and the sandbox instead of orphaning them.
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupted)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--keep-running", action="store_true", help="leave the services up until Ctrl-C"

@@ -7,13 +7,16 @@ so it never touches a user's `rcm_demo`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+import psutil
 import pytest
 
 from common.testing.isolation import default_database_url, drop_database
@@ -76,3 +79,48 @@ def test_the_readme_demo_runs_and_every_claim_is_accepted(tmp_path: Path) -> Non
     stay_claims = re.findall(r"-> (\d) 837I cycle claim\(s\) sent", output)
     assert sorted(stay_claims) == ["1", "2", "2"], stay_claims
     assert "==> stopping (graceful)" in output
+
+
+def test_a_demo_stopped_with_sigterm_stops_its_services(tmp_path: Path) -> None:
+    # A test's timeout or a container stop sends SIGTERM: the demo must stop the five
+    # services and the sandbox it started, not leave them consuming on the machine.
+    run = uuid.uuid4().hex[:8]
+    database = f"rcm_demo_s{run}"
+    env = {
+        **os.environ,
+        "RCM_DEMO_DATABASE": database,
+        "RCM_DEMO_PREFIX": f"demo{run}.",
+        "RCM_DEMO_VAR": str(tmp_path / "var"),
+    }
+    demo = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "demo.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: list[str] = []
+    started: list[psutil.Process] = []
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:  # until the services are up and the feed begins
+            seen.append(line)
+            if line.startswith("==> a week of group therapy"):
+                break
+        started = psutil.Process(demo.pid).children(recursive=True)
+        assert len(started) >= 6, "".join(seen)  # five services and the sandbox
+        demo.send_signal(signal.SIGTERM)
+        rest, _ = demo.communicate(timeout=90)
+        output = "".join(seen) + rest
+        assert demo.returncode == 128 + signal.SIGTERM, output[-4000:]
+        assert "==> stopping (graceful)" in output
+        _, alive = psutil.wait_procs(started, timeout=30)
+        assert alive == [], [p.cmdline() for p in alive]
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+        for orphan in started:  # whatever the demo failed to stop, this test stops
+            with contextlib.suppress(psutil.NoSuchProcess):
+                orphan.kill()
+        asyncio.run(drop_database(default_database_url(), database))

@@ -88,6 +88,9 @@ class HandlerContext:
 
 
 EventHandler = Callable[[HandlerContext], Awaitable[None]]
+#: Whether an event's (validated) data concerns the service at all; one that does not is
+#: acknowledged as ``ignored`` without a transaction (nor an inbox row).
+EventFilter = Callable[[Any], bool]
 
 
 @dataclass
@@ -95,11 +98,28 @@ class EventHandlers:
     """Which handler applies which event type, and the data model that validates it."""
 
     handlers: dict[str, tuple[type[BaseModel], EventHandler]] = field(default_factory=dict)
+    filters: dict[str, EventFilter] = field(default_factory=dict)
 
-    def register(self, event_type: str, model: type[BaseModel], handler: EventHandler) -> None:
+    def register(
+        self,
+        event_type: str,
+        model: type[BaseModel],
+        handler: EventHandler,
+        *,
+        applies: EventFilter | None = None,
+    ) -> None:
+        """``applies``: for an event type the queue receives whole but the service acts on
+        only in part (routing is by type), which events are its; the rest cost no
+        transaction. It must judge from the event alone, never from stored state."""
         if event_type in self.handlers:
             raise ValueError(f"{event_type} already has a handler")
         self.handlers[event_type] = (model, handler)
+        if applies is not None:
+            self.filters[event_type] = applies
+
+    def applies(self, event_type: str, data: BaseModel) -> bool:
+        concerns = self.filters.get(event_type)
+        return concerns is None or concerns(data)
 
     def on(self, event_type: str, model: type[BaseModel]) -> Callable[[EventHandler], EventHandler]:
         def decorator(handler: EventHandler) -> EventHandler:
@@ -420,6 +440,9 @@ class EventConsumer:
         routing_key: str,
     ) -> None:
         started = time.perf_counter()
+        if not self.handlers.applies(event.type, data):
+            await self._acknowledge(message, event, "ignored", started)
+            return
         waited, attempt = 0.0, 0
         while True:
             try:
@@ -460,13 +483,18 @@ class EventConsumer:
                     continue
                 await self._retry_later(message, event, exc)
                 return
+        await self._acknowledge(message, event, outcome, started)
+        if outcome == "applied" and self._on_committed is not None:
+            self._on_committed()
+
+    async def _acknowledge(
+        self, message: Any, event: CloudEvent, outcome: str, started: float
+    ) -> None:
         HANDLER_SECONDS.labels(self.service, event.type).observe(time.perf_counter() - started)
         MESSAGES_CONSUMED.labels(self.service, event.type, outcome).inc()
         trace.get_current_span().set_attribute("rcm.outcome", outcome)
         log.info("event_" + outcome)
         await message.ack()
-        if outcome == "applied" and self._on_committed is not None:
-            self._on_committed()
 
     async def _attempt(
         self, message: Any, event: CloudEvent, data: BaseModel, handler: EventHandler

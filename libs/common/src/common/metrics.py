@@ -10,7 +10,7 @@ from prometheus_client import Counter, Gauge, Histogram
 MESSAGES_CONSUMED = Counter(
     "rcm_messages_consumed_total",
     "Events taken off the service queue, by type and outcome "
-    "(applied, duplicate, retried, dead_lettered)",
+    "(applied, duplicate, ignored: not the service's, retried, dead_lettered)",
     ["service", "event_type", "outcome"],
 )
 MESSAGES_FAILED = Counter(

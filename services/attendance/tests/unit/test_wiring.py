@@ -19,6 +19,7 @@ from contracts.events import (
     GROUP_SESSION_SCHEDULED_V1,
     GROUP_SESSION_UPDATED_V1,
     MEMBER_UPSERTED_V1,
+    ClaimStatusChanged,
     MarkRejectionCode,
     data_model_for,
 )
@@ -51,6 +52,33 @@ def test_the_consumer_takes_the_feed_coverage_charges_and_claims_with_contract_m
     )
     for event_type, (model, _) in handlers.handlers.items():
         assert data_model_for(event_type) is model
+
+
+def _status_change(**source: object) -> ClaimStatusChanged:
+    return ClaimStatusChanged.model_validate(
+        {
+            "claim_id": "claim-1",
+            "claim_version": 1,
+            "status": "SUBMITTED",
+            "patient_control_number": "PCN1",
+            "member_id": "member-1",
+            "charge_ids": ["charge-1"],
+            "source": source,
+        }
+    )
+
+
+def test_a_stay_claims_status_is_not_attendances_and_costs_no_transaction() -> None:
+    handlers = build_handlers()
+    stay_claim = _status_change(stay_id="stay-1")
+    group_claim = _status_change(session_ids=["session-1"])
+    # A group claim whose replacement dropped every session still names none: it may still
+    # hold (release) a session's charges, found by charge id.
+    emptied_group_claim = _status_change()
+    assert not handlers.applies(CLAIM_STATUS_CHANGED_V1, stay_claim)
+    assert handlers.applies(CLAIM_STATUS_CHANGED_V1, group_claim)
+    assert handlers.applies(CLAIM_STATUS_CHANGED_V1, emptied_group_claim)
+    assert set(handlers.filters) == {CLAIM_STATUS_CHANGED_V1}
 
 
 def test_every_refusal_of_a_mark_maps_to_a_contract_rejection_code() -> None:

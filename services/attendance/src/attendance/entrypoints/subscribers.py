@@ -229,6 +229,13 @@ async def on_claim_status_changed(ctx: HandlerContext) -> None:
     )
 
 
+def _claim_may_hold_sessions(data: ClaimStatusChanged) -> bool:
+    """A claim that bills a stay cycle (837I) holds day charges only, never a session's:
+    nothing here to remember. Every institutional claim sends four or more status changes,
+    so at month-end these are most of the queue."""
+    return data.source.stay_id is None
+
+
 HANDLERS: tuple[tuple[str, type[BaseModel], EventHandler], ...] = (
     (GROUP_SESSION_SCHEDULED_V1, GroupSessionScheduled, on_session_scheduled),
     (GROUP_SESSION_UPDATED_V1, GroupSessionUpdated, on_session_updated),
@@ -244,5 +251,6 @@ HANDLERS: tuple[tuple[str, type[BaseModel], EventHandler], ...] = (
 def build_handlers() -> EventHandlers:
     handlers = EventHandlers()
     for event_type, model, handler in HANDLERS:
-        handlers.register(event_type, model, handler)
+        applies = _claim_may_hold_sessions if model is ClaimStatusChanged else None
+        handlers.register(event_type, model, handler, applies=applies)
     return handlers

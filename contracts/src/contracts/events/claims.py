@@ -296,7 +296,10 @@ class ClaimSubmitted(EventData):
 
 
 class ClaimStatusChanged(EventData):
-    """Where a claim stands now, with what it holds."""
+    """Where a claim stands now, with what it holds. One per claim per change the claims
+    service commits: a claim built READY and submitted in the same step (a tenant that
+    auto-submits) is announced once, as SUBMITTED, its ``previous_status`` the status
+    announced before (none for a new claim); the claim's history keeps both steps."""
 
     event_type: ClassVar[str] = CLAIM_STATUS_CHANGED_V1
 

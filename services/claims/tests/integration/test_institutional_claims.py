@@ -375,12 +375,16 @@ async def test_vector_2_a_monthly_stay_with_a_leave_makes_two_837i_claims_submit
     assert detail_feb["discharge_hour"] == 10
     assert detail_feb["admission_date"] == "2026-01-10"  # the original admission, every cycle
 
+    # Built READY and submitted in one transaction: announced once, as submitted (charges
+    # would otherwise mark the same 22 days twice); the claim's history keeps both steps.
     changes = await outbox(runtime, CLAIM_STATUS_CHANGED_V1, january["claim_id"])
-    assert [(c["previous_status"], c["status"]) for c in changes] == [
+    assert [(c["previous_status"], c["status"]) for c in changes] == [(None, "SUBMITTED")]
+    assert len(changes[0]["charge_ids"]) == 22 and changes[0]["source"]["stay_id"] == stay_id
+    history = (await detail(client, token, january["claim_id"]))["status_history"]
+    assert [(h["from_status"], h["to_status"]) for h in history] == [
         (None, "READY"),
         ("READY", "SUBMITTED"),
     ]
-    assert len(changes[0]["charge_ids"]) == 22 and changes[0]["source"]["stay_id"] == stay_id
 
 
 async def test_the_claim_shows_its_institutional_context_and_per_diem_day_calculation(

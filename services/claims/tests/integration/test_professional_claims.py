@@ -273,10 +273,8 @@ async def test_vector_1_five_billable_members_make_five_fifty_dollar_claims_subm
         assert sent_line["charge_ids"] == [f"ch-{session_id}-{member_id}"]
 
         changes = await outbox(runtime, CLAIM_STATUS_CHANGED_V1, claim["claim_id"])
-        assert [(c["previous_status"], c["status"]) for c in changes] == [
-            (None, "READY"),
-            ("READY", "SUBMITTED"),
-        ]
+        # Built READY and submitted in one transaction: announced once, as submitted.
+        assert [(c["previous_status"], c["status"]) for c in changes] == [(None, "SUBMITTED")]
         assert all(c["charge_ids"] == sent_line["charge_ids"] for c in changes)
         assert all(c["source"]["session_ids"] == [session_id] for c in changes)
 

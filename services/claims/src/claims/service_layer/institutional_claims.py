@@ -683,7 +683,9 @@ async def _build_version(
             status,
             reason_codes=[reason, *blocking],
         )
-    _publish_status(uow, facts.tenant_id, claim, previous, content.charge_ids, blocking)
+    submitting = status is ClaimStatus.READY and facts.tenant.auto_submit_claims
+    if not submitting:
+        _publish_status(uow, facts.tenant_id, claim, previous, content.charge_ids, blocking)
     log.info(
         "cycle_claim_built",
         claim_id=claim.claim_id,
@@ -694,8 +696,13 @@ async def _build_version(
         lines=len(content.lines),
         issue_codes=blocking,
     )
-    if status is ClaimStatus.READY and facts.tenant.auto_submit_claims:
-        await _submit(uow, facts.tenant, facts.tenant_id, claim, content, AUTO_SUBMIT)
+    if submitting:
+        # Announced once, as submitted: a READY that never outlives this transaction is
+        # no news to the consumers (its history row stays), and at month-end a second
+        # message per claim would make charges mark the same days twice (#10).
+        await _submit(
+            uow, facts.tenant, facts.tenant_id, claim, content, AUTO_SUBMIT, announced=previous
+        )
 
 
 def _publish_status(
@@ -846,7 +853,11 @@ async def _submit(
     claim: CycleClaim,
     content: InstitutionalClaimContent,
     actor: str,
+    *,
+    announced: ClaimStatus | None,
 ) -> None:
+    """``announced``: the status the consumers last heard of (the status_changed event's
+    ``previous_status``)."""
     check_submittable(claim.claim_id, claim.status)
     try:
         clearinghouse_id = tenant.clearinghouse_for_payer(claim.payer_id).id
@@ -866,7 +877,7 @@ async def _submit(
     await ClaimRepository(uow.session).add_status_change(
         tenant_id, claim.claim_id, claim.version, previous, claim.status, actor=actor
     )
-    _publish_status(uow, tenant_id, claim, previous, content.charge_ids)
+    _publish_status(uow, tenant_id, claim, announced, content.charge_ids)
     log.info(
         "cycle_claim_submitted",
         claim_id=claim.claim_id,
@@ -887,7 +898,9 @@ async def submit_cycle_claim(
     content = await repository.version_content(tenant_id, claim_id, claim.version)
     if content is None:
         raise UnknownClaim(claim_id)
-    await _submit(uow, deps.tenant_config(tenant_id), tenant_id, claim, content, actor)
+    await _submit(
+        uow, deps.tenant_config(tenant_id), tenant_id, claim, content, actor, announced=claim.status
+    )
     return claim
 
 

@@ -370,8 +370,11 @@ async def rebuild_claim(
             tenant_id, claim_id, version, previous, status, reason_codes=[reason, *blocking]
         )
     # Every version is announced, with the charges it holds now (charges marks them
-    # ON_CLAIM), whether or not its status moved.
-    _publish_status(uow, tenant_id, claim, previous, content.lines, reason_codes=blocking)
+    # ON_CLAIM), whether or not its status moved; one submitted at once is announced once,
+    # as submitted (its READY never outlives this transaction).
+    submitting = status is ClaimStatus.READY and tenant.auto_submit_claims
+    if not submitting:
+        _publish_status(uow, tenant_id, claim, previous, content.lines, reason_codes=blocking)
     log.info(
         "claim_built",
         claim_id=claim_id,
@@ -380,8 +383,10 @@ async def rebuild_claim(
         lines=len(content.lines),
         issue_codes=blocking,
     )
-    if status is ClaimStatus.READY and tenant.auto_submit_claims:
-        await _submit(uow, repository, tenant, tenant_id, claim, content, AUTO_SUBMIT)
+    if submitting:
+        await _submit(
+            uow, repository, tenant, tenant_id, claim, content, AUTO_SUBMIT, announced=previous
+        )
     return claim
 
 
@@ -439,7 +444,11 @@ async def _submit(
     claim: ProfessionalClaim,
     content: ProfessionalClaimContent,
     actor: str,
+    *,
+    announced: ClaimStatus | None,
 ) -> None:
+    """``announced``: the status the consumers last heard of (the status_changed event's
+    ``previous_status``)."""
     check_submittable(claim.claim_id, claim.status)
     try:
         clearinghouse_id = tenant.clearinghouse_for_payer(claim.key.payer_id).id
@@ -459,7 +468,7 @@ async def _submit(
     await repository.add_status_change(
         tenant_id, claim.claim_id, claim.version, previous, claim.status, actor=actor
     )
-    _publish_status(uow, tenant_id, claim, previous, content.lines)
+    _publish_status(uow, tenant_id, claim, announced, content.lines)
     log.info(
         "claim_submitted",
         claim_id=claim.claim_id,
@@ -491,7 +500,16 @@ async def submit_claim(
     content = await repository.version_content(tenant_id, claim_id, claim.version)
     if content is None:
         raise UnknownClaim(claim_id)
-    await _submit(uow, repository, deps.tenant_config(tenant_id), tenant_id, claim, content, actor)
+    await _submit(
+        uow,
+        repository,
+        deps.tenant_config(tenant_id),
+        tenant_id,
+        claim,
+        content,
+        actor,
+        announced=claim.status,
+    )
     return claim
 
 

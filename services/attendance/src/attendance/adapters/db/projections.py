@@ -204,10 +204,12 @@ class ProjectionRepository:
             for charge_id in dict.fromkeys(charge_ids)
         ]
         if rows:
+            # Rows as parameters (executemany): one compiled statement for any count.
             await self._session.execute(
-                insert(SESSION_CHARGE)
-                .values(rows)
-                .on_conflict_do_nothing(constraint="uq_session_charge_tenant_charge")
+                insert(SESSION_CHARGE).on_conflict_do_nothing(
+                    constraint="uq_session_charge_tenant_charge"
+                ),
+                rows,
             )
 
     async def sessions_of_charges(self, tenant_id: str, charge_ids: Collection[str]) -> set[str]:

@@ -387,6 +387,41 @@ async def test_vector_2_a_monthly_stay_with_a_leave_makes_two_837i_claims_submit
     ]
 
 
+async def test_day_charges_written_from_a_newer_stay_wait_for_it_and_the_claim_is_built_once(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    """The charges service heard of the leave (stay version 2) and wrote the days from it
+    before this service's copy of that stay event arrived: the cycles wait for the stay
+    instead of being built without the leave and going STALE when it lands (#10)."""
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    back = (("loa-1", "2026-01-20", "2026-01-23"),)
+    discharged = ("2026-02-03", 10, "01")
+    await known_member_and_facility(send, member_id)
+    await send(STAYS_STAY_DISCHARGED_V1, stay_data(stay_id, member_id, 1, discharge=discharged))
+    written_from_v2 = [
+        {**charge, "source": {**charge["source"], "sequence": 2}}
+        for charge in january_and_february(stay_id, member_id, with_leave=True)
+    ]
+    await send(CHARGES_RECORDED_V1, recorded(written_from_v2))
+    assert await stay_claims(client, token, stay_id) == []
+
+    await send(
+        STAYS_STAY_LEAVE_ENDED_V1,
+        {**stay_data(stay_id, member_id, 2, leaves=back, discharge=discharged), "leave_id": "loa-1"},
+    )
+    january, february = await stay_claims(client, token, stay_id)
+    assert (january["status"], february["status"]) == ("SUBMITTED", "SUBMITTED")
+    assert (january["claim_version"], february["claim_version"]) == (1, 1)
+    history = (await detail(client, token, january["claim_id"]))["status_history"]
+    assert "STALE" not in {h["to_status"] for h in history}
+    [submitted] = await outbox(runtime, CLAIM_SUBMITTED_V1, january["claim_id"])
+    assert [(v["code"], v["amount"]) for v in submitted["institutional"]["value_codes"]] == [
+        ("80", "19"),
+        ("81", "3"),
+    ]
+
+
 async def test_the_claim_shows_its_institutional_context_and_per_diem_day_calculation(
     send: Send, client: httpx.AsyncClient, token: Token
 ) -> None:

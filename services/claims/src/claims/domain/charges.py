@@ -71,6 +71,7 @@ class ChargeOnFile:
     group: GroupContext | None = None
     covered: bool = True  # False for a leave-of-absence (non-covered) day
     stay_id: str | None = None  # the stay a PER_DIEM charge bills a day of
+    stay_version: int | None = None  # the version of that stay the day was written from
     issue_codes: tuple[str, ...] = ()  # why a NEEDS_FIX charge needs a fix
     hold: ReverseHold | None = None  # kept by this service, never printed
 

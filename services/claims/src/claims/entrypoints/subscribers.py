@@ -144,6 +144,9 @@ def _charge(charge: Charge) -> ChargeOnFile:
         if charge.kind is ChargeKind.PER_DIEM
         and charge.source.kind is not ChargeSourceKind.GROUP_SESSION
         else None,
+        stay_version=charge.source.sequence
+        if charge.source.kind is ChargeSourceKind.STAY
+        else None,
         issue_codes=tuple(issue.code for issue in charge.issues),
     )
 

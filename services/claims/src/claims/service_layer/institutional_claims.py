@@ -281,6 +281,13 @@ class StayFacts:
         billable = bool(version and version.discharge_day_billable)
         return StayDays(stay.admission.admit_date, discharge, billable)
 
+    def stay_version_ahead(self, cycle: Cycle) -> int | None:
+        """The newest stay version the cycle's day charges were written from, when it is
+        newer than the stay this service knows (None otherwise)."""
+        known = self.stay.stay_version if self.stay is not None else 0
+        newest = max((c.stay_version or 0 for c in self.charges_for(cycle)), default=0)
+        return newest if newest > known else None
+
     def charges_for(self, cycle: Cycle) -> tuple[ChargeOnFile, ...]:
         """The stay's charges the cycle's statement period holds."""
         last = cycle.last_day
@@ -542,10 +549,24 @@ async def _settle(
                 cycle_from=cycle.first_day.isoformat(),
                 voided_claims=voided,
             )
-        elif trigger.requested or facts.auto_builds(cycle):
+        elif trigger.requested:
             await _open_and_build(uow, deps, facts, cycle, trigger, outcome)
-        else:
+        elif not facts.auto_builds(cycle):
             outcome.waiting.append(cycle)
+        elif ahead := facts.stay_version_ahead(cycle):
+            # The charges service wrote these days from a newer stay than this service has
+            # heard of (its event is still in our queue, e.g. a leave): built now, the
+            # claim would go STALE when it lands. That event reconciles the stay again.
+            outcome.waiting.append(cycle)
+            log.info(
+                "cycle_waits_for_stay",
+                stay_id=facts.stay_id,
+                cycle_from=cycle.first_day.isoformat(),
+                charges_stay_version=ahead,
+                known_stay_version=facts.stay.stay_version if facts.stay else None,
+            )
+        else:
+            await _open_and_build(uow, deps, facts, cycle, trigger, outcome)
         return
     composed = _compose(
         deps,

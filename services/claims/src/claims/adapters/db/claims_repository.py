@@ -172,6 +172,7 @@ def _charge(row: RowMapping) -> ChargeOnFile:
         group=_group(row["group_context"]),
         covered=row["covered"],
         stay_id=row["source_id"] if row["source_kind"] != GROUP_SESSION else None,
+        stay_version=row["stay_version"],
         issue_codes=tuple(row["issue_codes"]),
         hold=None
         if row["held_after_reverse_of"] is None
@@ -207,6 +208,7 @@ def _charge_values(tenant_id: str, charge: ChargeOnFile, event_id: str) -> dict[
         "covered": charge.covered,
         "source_kind": GROUP_SESSION if charge.session_id else (STAY if charge.stay_id else None),
         "source_id": charge.session_id or charge.stay_id,
+        "stay_version": charge.stay_version,
         "issue_codes": list(charge.issue_codes),
         "source_event_id": event_id,
     }

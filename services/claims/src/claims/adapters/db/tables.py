@@ -292,6 +292,8 @@ class ChargeRow(ClaimsTable, table=True):
     )
     source_kind: str | None = _text(16, nullable=True)
     source_id: str | None = _text(64, nullable=True)
+    # A day charge's stay version (its source.sequence): the stay it was written from.
+    stay_version: int | None = Field(default=None, sa_column=Column(Integer))
     issue_codes: list[str] = Field(
         default_factory=list,
         sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb")),

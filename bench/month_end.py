@@ -837,6 +837,17 @@ def print_figures(
     say("=" * 78)
 
 
+def pool_env(pool: int | None, prefetch: int | None) -> dict[str, str]:
+    """The services' pools: the tests' small ones unless asked (a pool of ``prefetch`` or
+    fewer opens a connection per transaction beyond it, from its overflow)."""
+    env: dict[str, str] = {}
+    if pool is not None:
+        env |= {"DB_POOL_SIZE": str(pool), "DB_MAX_OVERFLOW": "0"}
+    if prefetch is not None:
+        env["PREFETCH"] = str(prefetch)
+    return env
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="small")
@@ -856,6 +867,15 @@ def main() -> int:
         "--no-analyze",
         action="store_true",
         help="skip the ANALYZE before the close (plans from stale statistics)",
+    )
+    parser.add_argument(
+        "--db-pool",
+        type=int,
+        default=None,
+        help="each service's connection pool, no overflow (default: the tests' 2 + 3 overflow)",
+    )
+    parser.add_argument(
+        "--prefetch", type=int, default=None, help="unacked deliveries per consumer (default 4)"
     )
     args = parser.parse_args()
     base = PROFILES[args.profile]
@@ -915,6 +935,7 @@ async def bench(profile: Profile, args: argparse.Namespace) -> int:
             "EDI_ACK_POLL_SECONDS": "1",
             "EDI_RETRY_MAX_SECONDS": "5",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+            **pool_env(args.db_pool, args.prefetch),
         },
     )
     db = Db(database_url)

@@ -77,6 +77,8 @@ class UnitOfWork:
         self.causation_id = causation_id
         self._session: AsyncSession | None = None
         self._pending: list[CloudEvent] = []
+        #: True for a dry run, which rolls back: nothing may be committed apart from it.
+        self.rehearsal = False
 
     @property
     def session(self) -> AsyncSession:

@@ -8,7 +8,7 @@ handlers, routers and background tasks; tests may build one with other parts."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +57,8 @@ class ServiceRuntime:
     background: Sequence[BackgroundTask] = ()
     title: str = ""
     domain_statuses: dict[str, int] = field(default_factory=dict)
+    #: Called at stop, after the engine is disposed (e.g. an adapter's own pool).
+    closers: Sequence[Callable[[], Awaitable[None]]] = ()
     version: str = "0.1.0"
     #: The event types the service writes to its outbox. None: the contracts' types whose
     #: producer (``<producer>.<aggregate>.<event>.vN``) is this service. The AsyncAPI
@@ -148,6 +150,8 @@ class ServiceRuntime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.engine.dispose()
+        for close in self.closers:
+            await close()
         log.info("service_stopped")
 
     async def ready(self) -> dict[str, bool]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from claims.adapters.code_sets import SimpleIcd10CmCodeSet
+from claims.adapters.db.control_numbers import CountersApart
 from claims.adapters.edi_gateway import HttpEdiPreview
 from claims.adapters.reference_data import ReferenceCatalog
 from claims.domain.code_sets import DiagnosisCodeSet, PatternDiagnosisCodeSet
@@ -64,6 +65,7 @@ def build_runtime(
         revenue_codes=len(reference.packaged().revenue_codes),
         drgs=len(reference.packaged().drg_master),
     )
+    control_numbers = CountersApart.connect(settings.database_url, settings.db_schema)
     deps = ClaimsDependencies(
         tenant_config=tenant_config,
         diagnoses=diagnoses or diagnosis_code_set(),
@@ -73,6 +75,7 @@ def build_runtime(
         edi_preview=None
         if settings.edi_gateway_url is None
         else HttpEdiPreview(settings.edi_gateway_url, transport=edi_transport),
+        control_numbers=control_numbers,
     )
     runtime = ServiceRuntime(
         settings=settings,
@@ -81,5 +84,6 @@ def build_runtime(
         background=[cycle_close_check(deps)] if background else [],
         domain_statuses=DOMAIN_STATUSES,
         title="rcm claims",
+        closers=[control_numbers.close],
     )
     return runtime

@@ -408,7 +408,10 @@ async def test_day_charges_written_from_a_newer_stay_wait_for_it_and_the_claim_i
 
     await send(
         STAYS_STAY_LEAVE_ENDED_V1,
-        {**stay_data(stay_id, member_id, 2, leaves=back, discharge=discharged), "leave_id": "loa-1"},
+        {
+            **stay_data(stay_id, member_id, 2, leaves=back, discharge=discharged),
+            "leave_id": "loa-1",
+        },
     )
     january, february = await stay_claims(client, token, stay_id)
     assert (january["status"], february["status"]) == ("SUBMITTED", "SUBMITTED")

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from claims.adapters.db.claims_repository import ClaimRepository
 from claims.adapters.reference_data import ReferenceCatalog
 from claims.domain.code_sets import DiagnosisCodeSet
-from claims.service_layer.ports import EdiPreview
-from common.db import utcnow
+from claims.service_layer.ports import ControlNumbers, EdiPreview
+from common.db import UnitOfWork, utcnow
 from contracts.tenant import TenantConfig
 
 
@@ -33,3 +34,14 @@ class ClaimsDependencies:
     tenant_ids: Callable[[], list[str]] = list
     #: The gateway's dry-run rendering of the 837 (None: no gateway configured).
     edi_preview: EdiPreview | None = None
+    #: CLM01 numbers taken apart from the build (None: in the build's transaction).
+    control_numbers: ControlNumbers | None = None
+
+
+async def next_control_number(uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str) -> int:
+    """The tenant's next CLM01 sequence: apart from ``uow`` (no lock held until it commits)
+    unless ``uow`` is a dry run, whose number is taken in its own transaction and given
+    back by its rollback, so the real build that follows gets the number it showed."""
+    if deps.control_numbers is None or uow.rehearsal:
+        return await ClaimRepository(uow.session).next_patient_control_sequence(tenant_id)
+    return await deps.control_numbers.next(tenant_id)

@@ -104,6 +104,7 @@ async def dry_run_member_build(
 ) -> DryRun:
     """``POST /v1/claims/build`` without its effects: a member's claims (optionally in a
     period), or the claims of one session's charges. Rolls ``uow`` back."""
+    uow.rehearsal = True
     try:
         if isinstance(request, SessionBuildRequest):
             return await _session_build(uow, deps, tenant_id, request.session_id)
@@ -150,6 +151,7 @@ async def dry_run_stay_build(
 ) -> DryRun:
     """``POST /v1/stays/{stay_id}/claims/build`` without its effects: the stay's live cycle
     claims as the build leaves them, and the cycles a day blocks. Rolls ``uow`` back."""
+    uow.rehearsal = True
     try:
         wanted = ClaimFilter(stay_id=request.stay_id, limit=LISTED)
         before = await _statuses(uow, tenant_id, wanted)

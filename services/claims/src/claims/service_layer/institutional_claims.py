@@ -73,7 +73,7 @@ from claims.domain.projections import (
 )
 from claims.domain.reference import ReferenceTables
 from claims.domain.stay_changes import StayChange, describe_stay_change
-from claims.service_layer.dependencies import ClaimsDependencies
+from claims.service_layer.dependencies import ClaimsDependencies, next_control_number
 from claims.service_layer.messages import cycle_claim_status_changed, cycle_claim_submitted
 from claims.service_layer.overrides import (
     REPLACEMENT_REASON,
@@ -628,8 +628,7 @@ async def _open_and_build(
     trigger: Trigger,
     outcome: StayOutcome,
 ) -> None:
-    claims = ClaimRepository(uow.session)
-    sequence = await claims.next_patient_control_sequence(facts.tenant_id)
+    sequence = await next_control_number(uow, deps, facts.tenant_id)
     payers = [c.payer_id for c in facts.charges_for(cycle) if c.payer_id]
     claim = CycleClaim(
         claim_id=f"clm-{uuid.uuid4().hex}",

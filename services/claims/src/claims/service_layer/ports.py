@@ -20,3 +20,11 @@ class EdiPreview(Protocol):
         its ``files`` (837 text and pyx12 findings) and ``refused`` claims. Raises
         :class:`EdiPreviewUnavailable` with a stable code when it cannot."""
         ...
+
+
+class ControlNumbers(Protocol):
+    async def next(self, tenant_id: str) -> int:
+        """The tenant's next patient control number sequence, committed at once in a
+        transaction of its own: the build that asked holds no lock on the counter (a gap
+        is left when that build rolls back; a number is never given twice)."""
+        ...

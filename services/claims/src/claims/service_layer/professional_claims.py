@@ -75,7 +75,7 @@ from claims.domain.projections import (
 )
 from claims.domain.scrubbing import scrub_professional_claim
 from claims.service_layer import institutional_claims as institutional
-from claims.service_layer.dependencies import ClaimsDependencies
+from claims.service_layer.dependencies import ClaimsDependencies, next_control_number
 from claims.service_layer.messages import claim_status_changed, claim_submitted
 from claims.service_layer.overrides import (
     REPLACEMENT_REASON,
@@ -187,7 +187,7 @@ async def record_charges(
         elif routing is ChargeRouting.STALE_HOLDER and holder:
             stale.setdefault(holder.claim_id, []).append(charge)
 
-    for claim_id, reason in (await _assign(repository, tenant_id, npi, joining)).items():
+    for claim_id, reason in (await _assign(uow, deps, repository, tenant_id, npi, joining)).items():
         rebuild.setdefault(claim_id, reason)
     for claim_id in sorted(rebuild):
         await rebuild_claim(uow, deps, tenant, tenant_id, claim_id, rebuild[claim_id])
@@ -229,7 +229,12 @@ async def _still_held(
 
 
 async def _assign(
-    repository: ClaimRepository, tenant_id: str, npi: str, joining: Sequence[ChargeOnFile]
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    repository: ClaimRepository,
+    tenant_id: str,
+    npi: str,
+    joining: Sequence[ChargeOnFile],
 ) -> dict[str, str]:
     """Put READY charges on claims; the claims to build, with why."""
     if not joining:
@@ -241,7 +246,7 @@ async def _assign(
         await repository.assign(tenant_id, claim_id, charge_ids)
         touched[claim_id] = BuildReason.CHARGES_JOINED
     for new in plan.new_claims:
-        sequence = await repository.next_patient_control_sequence(tenant_id)
+        sequence = await next_control_number(uow, deps, tenant_id)
         claim = ProfessionalClaim(
             claim_id=new_claim_id(),
             patient_control_number=patient_control_number(sequence),
@@ -625,7 +630,7 @@ async def build_member_claims(
     joining = await repository.unassigned_ready_charges(
         tenant_id, request.member_id, request.period_from, request.period_to
     )
-    touched = await _assign(repository, tenant_id, tenant.billing_provider.npi, joining)
+    touched = await _assign(uow, deps, repository, tenant_id, tenant.billing_provider.npi, joining)
     open_ids = await repository.open_claims_of_member(
         tenant_id, request.member_id, request.period_from, request.period_to
     )
@@ -994,7 +999,7 @@ async def replace_professional_claim(
     )
     # A charge that left and is billable elsewhere (a new payer) joins its claim now.
     joining = [c for c in leaving if c.joins_professional_claims]
-    for joined, why in (await _assign(repository, tenant_id, npi, joining)).items():
+    for joined, why in (await _assign(uow, deps, repository, tenant_id, npi, joining)).items():
         await rebuild_claim(uow, deps, tenant, tenant_id, joined, why)
     log.info("claim_replaced", claim_id=claim_id, claim_version=version, lines=len(content.lines))
     return claim
@@ -1030,7 +1035,7 @@ async def _rebuild_afresh(
         for c in await repository.charges_by_id(tenant_id, charge_ids)
         if c.charge_id not in held and c.billable and c.payer_id and not c.bills_a_stay
     ]
-    touched = await _assign(repository, tenant_id, tenant.billing_provider.npi, free)
+    touched = await _assign(uow, deps, repository, tenant_id, tenant.billing_provider.npi, free)
     for claim_id in sorted(touched):
         await rebuild_claim(uow, deps, tenant, tenant_id, claim_id, touched[claim_id])
     fresh = sorted(set((await repository.holders(tenant_id, charge_ids)).values()))

@@ -877,6 +877,11 @@ def main() -> int:
     parser.add_argument(
         "--prefetch", type=int, default=None, help="unacked deliveries per consumer (default 4)"
     )
+    parser.add_argument(
+        "--no-pre-ping",
+        action="store_true",
+        help="the services' pools skip the round trip that tests a connection before use",
+    )
     args = parser.parse_args()
     base = PROFILES[args.profile]
     profile = Profile(
@@ -936,6 +941,7 @@ async def bench(profile: Profile, args: argparse.Namespace) -> int:
             "EDI_RETRY_MAX_SECONDS": "5",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
             **pool_env(args.db_pool, args.prefetch),
+            **({"DB_POOL_PRE_PING": "false"} if args.no_pre_ping else {}),
         },
     )
     db = Db(database_url)

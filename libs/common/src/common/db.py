@@ -32,13 +32,18 @@ def utcnow() -> datetime:
 
 
 def create_engine(
-    database_url: str, schema: str, *, pool_size: int = 10, max_overflow: int = 5
+    database_url: str,
+    schema: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 5,
+    pre_ping: bool = True,
 ) -> AsyncEngine:
     return create_async_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         # A failed statement's text would otherwise carry its bound values (names, birth
         # dates) into exception messages and from there into logs.
         hide_parameters=True,

@@ -69,7 +69,11 @@ class ServiceRuntime:
         s = self.settings
         self.topology = Topology(prefix=s.topology_prefix)
         self.engine: AsyncEngine = create_engine(
-            s.database_url, s.db_schema, pool_size=s.db_pool_size, max_overflow=s.db_max_overflow
+            s.database_url,
+            s.db_schema,
+            pool_size=s.db_pool_size,
+            max_overflow=s.db_max_overflow,
+            pre_ping=s.db_pool_pre_ping,
         )
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(self.engine)
         self.broker = RabbitBroker(

@@ -36,6 +36,11 @@ class ServiceSettings(BaseSettings):
     db_schema: str = Field(default="", description="Postgres schema owned by the service")
     db_pool_size: int = 10
     db_max_overflow: int = 5
+    db_pool_pre_ping: bool = Field(
+        default=True,
+        description="test each pooled connection with a round trip before use (survives a "
+        "database restart without an error); false saves that round trip per transaction",
+    )
     amqp_url: str = DEFAULT_AMQP_URL
     topology_prefix: str = Field(default="", description="prefix of exchange/queue names")
     prefetch: int = Field(default=8, description="unacked deliveries per consumer; keep <= pool")

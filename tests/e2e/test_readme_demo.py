@@ -29,10 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_SECONDS = 420  # the demo takes about 2 minutes in CI
 
 
-@pytest.mark.timeout(DEMO_SECONDS + 120)  # room to stop the demo and keep its output
-def test_the_readme_demo_runs_and_every_claim_is_accepted(tmp_path: Path) -> None:
+def start_demo(tmp_path: Path, tag: str) -> tuple[subprocess.Popen[str], str]:
+    """The demo on a database, broker prefix and folder of the test's own: the process
+    (output piped) and its database, which the test drops."""
     run = uuid.uuid4().hex[:8]
-    database = f"rcm_demo_t{run}"
+    database = f"rcm_demo_{tag}{run}"
     env = {
         **os.environ,
         "RCM_DEMO_DATABASE": database,
@@ -47,6 +48,12 @@ def test_the_readme_demo_runs_and_every_claim_is_accepted(tmp_path: Path) -> Non
         stderr=subprocess.STDOUT,
         text=True,
     )
+    return demo, database
+
+
+@pytest.mark.timeout(DEMO_SECONDS + 120)  # room to stop the demo and keep its output
+def test_the_readme_demo_runs_and_every_claim_is_accepted(tmp_path: Path) -> None:
+    demo, database = start_demo(tmp_path, "t")
     try:
         output, _ = demo.communicate(timeout=DEMO_SECONDS)
     except subprocess.TimeoutExpired:
@@ -84,21 +91,7 @@ def test_the_readme_demo_runs_and_every_claim_is_accepted(tmp_path: Path) -> Non
 def test_a_demo_stopped_with_sigterm_stops_its_services(tmp_path: Path) -> None:
     # A test's timeout or a container stop sends SIGTERM: the demo must stop the five
     # services and the sandbox it started, not leave them consuming on the machine.
-    run = uuid.uuid4().hex[:8]
-    database = f"rcm_demo_s{run}"
-    env = {
-        **os.environ,
-        "RCM_DEMO_DATABASE": database,
-        "RCM_DEMO_PREFIX": f"demo{run}.",
-        "RCM_DEMO_VAR": str(tmp_path / "var"),
-    }
-    demo = subprocess.Popen(
-        [sys.executable, str(ROOT / "scripts" / "demo.py")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    demo, database = start_demo(tmp_path, "s")
     seen: list[str] = []
     started: list[psutil.Process] = []
     try:

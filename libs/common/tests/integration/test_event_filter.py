@@ -7,12 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from prometheus_client import REGISTRY
 from pydantic import BaseModel
 from sqlalchemy import insert
 
 from common.inbox import INBOX
 from common.messaging import EventHandlers, HandlerContext
+from common.testing.messages import consumed as consumed_total
 from contracts.envelope import CloudEvent
 
 SERVICE = "lib-filter"
@@ -25,11 +25,7 @@ class ClaimMoved(BaseModel):
 
 
 def consumed(outcome: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "rcm_messages_consumed_total",
-        {"service": SERVICE, "event_type": CLAIM_MOVED, "outcome": outcome},
-    )
-    return value or 0.0
+    return consumed_total(SERVICE, CLAIM_MOVED, outcome)
 
 
 async def test_an_event_that_is_not_the_services_is_acknowledged_without_a_transaction(

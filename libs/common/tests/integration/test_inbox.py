@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from prometheus_client import REGISTRY
 from pydantic import BaseModel
 from sqlalchemy import insert
 
 from common.inbox import INBOX
 from common.messaging import EventHandlers, HandlerContext
+from common.testing.messages import consumed as consumed_total
 from contracts.envelope import CloudEvent
 
 SERVICE = "lib-inbox"
@@ -23,11 +23,7 @@ class ChargeCreated(BaseModel):
 
 
 def consumed(outcome: str) -> float:
-    value = REGISTRY.get_sample_value(
-        "rcm_messages_consumed_total",
-        {"service": SERVICE, "event_type": CHARGE_CREATED, "outcome": outcome},
-    )
-    return value or 0.0
+    return consumed_total(SERVICE, CHARGE_CREATED, outcome)
 
 
 async def test_the_same_event_delivered_twice_changes_state_once(

@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 import aio_pika
 import httpx
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from common.inbox import INBOX
@@ -186,3 +187,13 @@ async def wait_until_in_inbox(
             return True if row.first() is not None else None
 
     await eventually(seen, seconds)
+
+
+def consumed(service: str, event_type: str, outcome: str) -> float:
+    """How many events of ``event_type`` an in-process consumer of ``service`` took off its
+    queue with ``outcome`` (applied, duplicate, ignored, retried, dead_lettered)."""
+    value = REGISTRY.get_sample_value(
+        "rcm_messages_consumed_total",
+        {"service": service, "event_type": event_type, "outcome": outcome},
+    )
+    return value or 0.0

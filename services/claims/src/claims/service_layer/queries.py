@@ -115,7 +115,12 @@ async def _views(
 async def claims_by_id(
     session: AsyncSession, tenant_id: str, claim_ids: list[str]
 ) -> list[ClaimView]:
-    summaries = await ClaimRepository(session).claim_summaries(tenant_id, claim_ids)
+    repository = ClaimRepository(session)
+    summaries = [
+        summary
+        for claim_id in claim_ids
+        if (summary := await repository.claim_summary(tenant_id, claim_id)) is not None
+    ]
     return await _views(session, tenant_id, summaries)
 
 

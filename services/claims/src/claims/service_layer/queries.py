@@ -93,9 +93,7 @@ async def _views(
     session: AsyncSession, tenant_id: str, summaries: list[ClaimSummaryRow]
 ) -> list[ClaimView]:
     repository = ClaimRepository(session)
-    lines = await repository.current_lines(
-        tenant_id, [s for s in summaries if s.transaction_type != INSTITUTIONAL]
-    )
+    lines = await repository.current_lines(tenant_id, summaries)
     institutional = await InstitutionalRepository(session).current_lines(
         tenant_id,
         [(s.claim_id, s.version) for s in summaries if s.transaction_type == INSTITUTIONAL],

@@ -166,7 +166,13 @@ async def test_a_277ca_rejecting_one_claim_and_accepting_the_others(
         }
     ]
     assert by_claim[third["claim_id"]]["type"] == "edi.claim.accepted.v1"
-    assert (local_root / ACKS / "processed" / "277ca-1.x12").exists()
+    # The file is moved to processed/ after its events are published: wait for the move.
+    processed = local_root / ACKS / "processed" / "277ca-1.x12"
+
+    async def moved() -> bool | None:
+        return True if processed.exists() else None
+
+    assert await eventually(moved)
 
     # The same file again: applied once, no second event.
     drop(local_root, "277ca-1-again.x12", file)

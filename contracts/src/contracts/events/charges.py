@@ -6,7 +6,8 @@ charges, a stay cycle's day charges), so that month-end volume is a few messages
 per day. Each charge carries ``charge_version``, which increases with every change:
 consumers keep the newest version they have seen, so redelivery and reordering change
 nothing. ``charges.group_session.charged.v1`` tells attendance a closed session's charges
-exist (the session is then LOCKED)."""
+exist (the session is then LOCKED). ``charges.stay.charged.v1`` tells that a stay's day
+charges are in line with a stay version, even when that version changed none of them."""
 
 from __future__ import annotations
 
@@ -27,7 +28,11 @@ from contracts.codes import (
     UsState,
 )
 from contracts.events.base import ContractModel, EventData
-from contracts.events.event_types import CHARGES_RECORDED_V1, GROUP_SESSION_CHARGED_V1
+from contracts.events.event_types import (
+    CHARGES_RECORDED_V1,
+    GROUP_SESSION_CHARGED_V1,
+    STAY_CHARGED_V1,
+)
 from contracts.problems import Problem, raise_problems
 
 
@@ -164,3 +169,29 @@ class GroupSessionCharged(EventData):
     needs_fix_count: int = Field(ge=0)
     band_name: str | None = None
     rate_per_participant: Money | None = None
+
+
+class DayChargeVersion(ContractModel):
+    """One day charge as a stay version left it."""
+
+    charge_id: Identifier
+    charge_version: int = Field(ge=1)
+    date_of_service: CalendarDate
+
+
+class StayCharged(EventData):
+    """The charges service has brought the stay's day charges in line with
+    ``stay_version``: sent once for every stay version it applies, after (and in the same
+    transaction as) the ``charges.charges.recorded.v1`` messages of the days that version
+    built, rewrote or voided, and sent even when it changed no day.
+
+    ``changed`` lists those days' new versions. A consumer that keeps day charges (claims)
+    knows its copy of the stay's days is complete for ``stay_version`` once it holds each
+    of them at that version or newer; until then a cycle built from its copy could bill a
+    day as an older stay version had it (#10)."""
+
+    event_type: ClassVar[str] = STAY_CHARGED_V1
+
+    stay_id: Identifier
+    stay_version: int = Field(ge=1)
+    changed: list[DayChargeVersion] = Field(default_factory=list, max_length=50_000)

@@ -39,6 +39,7 @@ STAYS_STAY_CORRECTED_V1: Final = "stays.stay.corrected.v1"
 # Outbound: charges service
 CHARGES_RECORDED_V1: Final = "charges.charges.recorded.v1"
 GROUP_SESSION_CHARGED_V1: Final = "charges.group_session.charged.v1"
+STAY_CHARGED_V1: Final = "charges.stay.charged.v1"
 
 # Outbound: claims service
 CLAIM_SUBMITTED_V1: Final = "claims.claim.submitted.v1"

@@ -13,16 +13,19 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from charges.adapters.db.charges_repository import ChargeRepository
 from charges.adapters.db.stays_repository import StayRepository
 from charges.domain.charges import Charge, day_charge_id_for
+from common.outbox import OUTBOX
 from common.runtime import ServiceRuntime
 from contracts.envelope import CloudEvent
 from contracts.events import (
     CHARGES_RECORDED_V1,
     CLAIM_STATUS_CHANGED_V1,
     MEMBER_UPSERTED_V1,
+    STAY_CHARGED_V1,
     STAYS_STAY_ADMITTED_V1,
     STAYS_STAY_CORRECTED_V1,
     STAYS_STAY_DISCHARGED_V1,
@@ -90,6 +93,18 @@ async def recorded(outboxed: Outboxed, stay_id: str) -> list[tuple[str, list[str
     return [
         (e["data"]["change"], [c["date_of_service"] for c in e["data"]["charges"]])
         for e in await outboxed(CHARGES_RECORDED_V1, stay_id)
+    ]
+
+
+async def charged(outboxed: Outboxed, stay_id: str) -> list[tuple[int, list[tuple[str, int]]]]:
+    """(stay version, [(date, version) of each changed day]) of each
+    ``charges.stay.charged.v1`` told."""
+    return [
+        (
+            e["data"]["stay_version"],
+            [(c["date_of_service"], c["charge_version"]) for c in e["data"]["changed"]],
+        )
+        for e in await outboxed(STAY_CHARGED_V1, stay_id)
     ]
 
 
@@ -181,6 +196,23 @@ async def test_a_leave_recorded_after_january_was_written_turns_three_days_into_
     ]
     [_, fixed] = await outboxed(CHARGES_RECORDED_V1, stay_id)
     assert {c["source"]["sequence"] for c in fixed["data"]["charges"]} == {2}
+    # Each version applied is told, with the days it changed, after them (#10).
+    assert await charged(outboxed, stay_id) == [
+        (1, [(f"2026-01-{n}", 1) for n in range(10, 32)]),
+        (2, [("2026-01-20", 2), ("2026-01-21", 2), ("2026-01-22", 2)]),
+    ]
+    async with runtime.sessionmaker() as session:
+        told = await session.execute(
+            select(OUTBOX.c.event_type)
+            .where(OUTBOX.c.payload["subject"].astext == stay_id)
+            .order_by(OUTBOX.c.id)
+        )
+        assert [t for (t,) in told] == [
+            CHARGES_RECORDED_V1,
+            STAY_CHARGED_V1,
+            CHARGES_RECORDED_V1,
+            STAY_CHARGED_V1,
+        ]
 
     clock.at("2026-02-03T10:30:00-06:00")
     discharged = stay_data(stay_id, 3, member_id=member, leaves=[V2_LEAVE], discharge=V2_DISCHARGE)
@@ -188,7 +220,27 @@ async def test_a_leave_recorded_after_january_was_written_turns_three_days_into_
     days = await days_of(runtime, stay_id)
     assert len(days) == 24 and max(days) == date(2026, 2, 2)
     assert (await recorded(outboxed, stay_id))[2:] == [("BUILT", ["2026-02-01", "2026-02-02"])]
+    assert (await charged(outboxed, stay_id))[2:] == [(3, [("2026-02-01", 1), ("2026-02-02", 1)])]
     clock.at("2026-03-12T12:00:00-05:00")
+
+
+async def test_a_stay_version_that_bills_every_day_alike_is_told_charged_with_no_day(
+    runtime: ServiceRuntime, publish: Publish, applied: Applied, outboxed: Outboxed
+) -> None:
+    """A new diagnosis changes no day charge; the claims service still learns that the
+    days it has are the new version's, so a cycle waiting for them is built (#10)."""
+    member, stay_id = await covered_member(publish, applied), unique("stay")
+    data = stay_data(stay_id, 1, member_id=member, discharge=V2_DISCHARGE)
+    await stay_event(publish, applied, STAYS_STAY_DISCHARGED_V1, data)
+    rediagnosed = {
+        **data,
+        "stay_version": 2,
+        "admission": {**data["admission"], "principal_diagnosis": "F331"},
+    }
+    await stay_event(publish, applied, STAYS_STAY_DISCHARGED_V1, rediagnosed)
+    assert [change for change, _ in await recorded(outboxed, stay_id)] == ["BUILT"]
+    told = await charged(outboxed, stay_id)
+    assert [(version, len(days)) for version, days in told] == [(1, 24), (2, 0)]
 
 
 async def test_duplicate_stay_events_change_nothing(
@@ -203,6 +255,7 @@ async def test_duplicate_stay_events_change_nothing(
     await stay_event(publish, applied, STAYS_STAY_DISCHARGED_V1, data)  # same version, new id
     assert await days_of(runtime, stay_id) == before
     assert [change for change, _ in await recorded(outboxed, stay_id)] == ["BUILT"]
+    assert [version for version, _ in await charged(outboxed, stay_id)] == [4]
 
 
 async def test_an_older_stay_version_arriving_late_is_ignored_the_newest_is_kept(
@@ -221,6 +274,7 @@ async def test_an_older_stay_version_arriving_late_is_ignored_the_newest_is_kept
         kept = await StayRepository(session).get(TENANT, stay_id)
     assert kept is not None and kept.stay.stay_version == 3
     assert len(await recorded(outboxed, stay_id)) == 1
+    assert [version for version, _ in await charged(outboxed, stay_id)] == [3]  # not 2
 
 
 # --------------------------------------------------------------------------- corrections

@@ -12,7 +12,10 @@
 
 Each write tells the changed days in ``charges.charges.recorded.v1`` (through the outbox,
 in the write's transaction): one message per stay and kind of change (BUILT new days,
-FIXED rewritten ones, VOIDED the days gone), at most 5000 charges a message."""
+FIXED rewritten ones, VOIDED the days gone), at most 5000 charges a message. A stay event
+also tells, after those, ``charges.stay.charged.v1``: the stay version the days are now in
+line with, and the changed days' versions, even when no day changed; the claims service
+builds no cycle from days it cannot yet know are the newest stay's (#10)."""
 
 from __future__ import annotations
 
@@ -51,7 +54,8 @@ from common.errors import DomainError
 from common.leases import try_lock
 from common.logging import get_logger
 from common.tenants import TenantDirectory
-from contracts.events.charges import ChargeChange
+from contracts.events import STAY_CHARGED_V1
+from contracts.events.charges import ChargeChange, DayChargeVersion, StayCharged
 from contracts.tenant import TenantConfig
 
 log = get_logger(__name__)
@@ -155,6 +159,28 @@ def _publish(
             )
 
 
+def _publish_charged(
+    uow: UnitOfWork, tenant_id: str, stay: Stay, written: DayChargesWritten
+) -> None:
+    uow.publish(
+        type=STAY_CHARGED_V1,
+        tenant_id=tenant_id,
+        subject=stay.stay_id,
+        data=StayCharged(
+            stay_id=stay.stay_id,
+            stay_version=stay.stay_version,
+            changed=[
+                DayChargeVersion(
+                    charge_id=c.charge_id,
+                    charge_version=c.version,
+                    date_of_service=c.terms.date_of_service,
+                )
+                for c in sorted(written.changed, key=lambda c: c.terms.date_of_service)
+            ],
+        ),
+    )
+
+
 def _next_due_at(
     plan: StayDayPlan, written_through: date | None, zone: ZoneInfo
 ) -> datetime | None:
@@ -199,6 +225,7 @@ async def record_stay(
     provenance = Provenance(reason=_reason(stay), event_id=event_id)
     await _save(uow, written, provenance)
     _publish(uow, tenant_id, written, provenance.reason)
+    _publish_charged(uow, tenant_id, stay, written)
     await StayRepository(uow.session).mark_written(
         tenant_id,
         stay.stay_id,

@@ -46,6 +46,7 @@ from contracts.events import (
     EDI_CLAIM_REJECTED_V1,
     FACILITY_UPSERTED_V1,
     MEMBER_UPSERTED_V1,
+    STAY_CHARGED_V1,
     STAYS_STAY_ADMITTED_V1,
     STAYS_STAY_CORRECTED_V1,
     STAYS_STAY_DISCHARGED_V1,
@@ -208,8 +209,10 @@ def day_charge(
     code: str = "1001",
     rate: str = "300.00",
     status: str = "READY",
+    stay_version: int = 1,
 ) -> dict[str, Any]:
-    """One day charge as the charges service writes it: id stable per (stay, date)."""
+    """One day charge as the charges service writes it: id stable per (stay, date), written
+    from ``stay_version`` of the stay."""
     charge: dict[str, Any] = {
         "charge_id": f"dc-{stay_id}-{day.isoformat()}",
         "charge_version": version,
@@ -231,7 +234,7 @@ def day_charge(
         "rate": "0.00" if leave else rate,
         "amount": "0.00" if leave else rate,
         "covered": not leave,
-        "source": {"kind": "STAY", "id": stay_id, "sequence": 1},
+        "source": {"kind": "STAY", "id": stay_id, "sequence": stay_version},
     }
     return charge
 
@@ -240,11 +243,29 @@ def recorded(charges: list[dict[str, Any]], change: str = "BUILT") -> dict[str, 
     return {"change": change, "reason": None, "charges": charges}
 
 
-def january_and_february(stay_id: str, member_id: str, *, with_leave: bool) -> list[dict[str, Any]]:
-    """Vector 2's day charges: 2026-01-10 .. 2026-02-02 (02-03 is the discharge day)."""
+def stay_charged(
+    stay_id: str, stay_version: int, changed: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The charges service's word that the stay's days are in line with ``stay_version``,
+    with the day charges that version changed."""
+    return {
+        "stay_id": stay_id,
+        "stay_version": stay_version,
+        "changed": [
+            {k: c[k] for k in ("charge_id", "charge_version", "date_of_service")}
+            for c in changed or []
+        ],
+    }
+
+
+def january_and_february(
+    stay_id: str, member_id: str, *, with_leave: bool, stay_version: int = 4
+) -> list[dict[str, Any]]:
+    """Vector 2's day charges: 2026-01-10 .. 2026-02-02 (02-03 is the discharge day), as
+    written from the stay's last version (``vector_2_stay``'s fourth)."""
     leave = set(days("2026-01-20", "2026-01-22")) if with_leave else set()
     return [
-        day_charge(stay_id, member_id, d, leave=d in leave)
+        day_charge(stay_id, member_id, d, leave=d in leave, stay_version=stay_version)
         for d in days("2026-01-10", "2026-02-02")
     ]
 
@@ -425,6 +446,50 @@ async def test_day_charges_written_from_a_newer_stay_wait_for_it_and_the_claim_i
     ]
 
 
+async def test_days_written_from_an_older_stay_wait_for_the_charges_service_to_apply_the_newer(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    """The other way round (#10): this service has the leave (stay version 2) while the
+    charges service's days are still version 1's, without it. No cycle is built until that
+    service says it applied version 2 and the days it rewrote for it are here, whichever
+    of the two comes first; the claims are then built once, with the leave."""
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    discharged = ("2026-02-03", 10, "01")
+    leave = (("loa-1", "2026-01-20", "2026-01-23"),)
+    await known_member_and_facility(send, member_id)
+    await send(STAYS_STAY_ADMITTED_V1, stay_data(stay_id, member_id, 1))
+    await send(
+        STAYS_STAY_DISCHARGED_V1,
+        stay_data(stay_id, member_id, 2, leaves=leave, discharge=discharged),
+    )
+    from_v1 = january_and_february(stay_id, member_id, with_leave=False, stay_version=1)
+    await send(CHARGES_RECORDED_V1, recorded(from_v1))
+    await send(STAY_CHARGED_V1, stay_charged(stay_id, 1, from_v1))
+    assert await stay_claims(client, token, stay_id) == []
+
+    rewritten = [
+        day_charge(stay_id, member_id, d, leave=True, version=2, stay_version=2)
+        for d in days("2026-01-20", "2026-01-22")
+    ]
+    # Its word on version 2 overtakes the rewritten days: February, which the leave does
+    # not touch, is built; January waits for its three days.
+    await send(STAY_CHARGED_V1, stay_charged(stay_id, 2, rewritten))
+    assert [c["period_from"] for c in await stay_claims(client, token, stay_id)] == ["2026-02-01"]
+
+    await send(CHARGES_RECORDED_V1, recorded(rewritten, change="FIXED"))
+    january, february = await stay_claims(client, token, stay_id)
+    assert (january["status"], february["status"]) == ("SUBMITTED", "SUBMITTED")
+    assert (january["claim_version"], february["claim_version"]) == (1, 1)
+    history = (await detail(client, token, january["claim_id"]))["status_history"]
+    assert "STALE" not in {h["to_status"] for h in history}
+    [submitted] = await outbox(runtime, CLAIM_SUBMITTED_V1, january["claim_id"])
+    assert [(v["code"], v["amount"]) for v in submitted["institutional"]["value_codes"]] == [
+        ("80", "19"),
+        ("81", "3"),
+    ]
+
+
 async def test_the_claim_shows_its_institutional_context_and_per_diem_day_calculation(
     send: Send, client: httpx.AsyncClient, token: Token
 ) -> None:
@@ -494,6 +559,10 @@ async def test_vector_3_a_weekly_adult_day_sunday_and_monday_fall_in_two_claims(
         for d in days("2026-03-08", "2026-03-09")
     ]
     await send(CHARGES_RECORDED_V1, recorded(charges))
+    # Written from the admission (version 1); the discharge bills those days alike, and
+    # the charges service says so: the stay's days are version 2's as they are.
+    assert await stay_claims(client, token, stay_id) == []
+    await send(STAY_CHARGED_V1, stay_charged(stay_id, 2))
 
     sunday, monday = await stay_claims(client, token, stay_id)
     [first] = await outbox(runtime, CLAIM_SUBMITTED_V1, sunday["claim_id"])
@@ -531,7 +600,7 @@ async def test_a_leave_recorded_after_january_was_built_marks_it_stale_and_the_r
     await send(STAYS_STAY_DISCHARGED_V1, discharged, tenant=MANUAL)
     await send(
         CHARGES_RECORDED_V1,
-        recorded(january_and_february(stay_id, member_id, with_leave=False)),
+        recorded(january_and_february(stay_id, member_id, with_leave=False, stay_version=2)),
         tenant=MANUAL,
     )
     january, february = await stay_claims(client, token, stay_id, MANUAL)
@@ -554,23 +623,23 @@ async def test_a_leave_recorded_after_january_was_built_marks_it_stale_and_the_r
         "affected_through": "2026-01-22",
     }
     leave_event = await send(STAYS_STAY_CORRECTED_V1, corrected, tenant=MANUAL)
+    # STALE at once, and rebuilt only from the rewritten days: the days this service has
+    # are stay version 2's until the charges service's rewrite lands (#10).
+    waiting = await detail(client, token, january["claim_id"], MANUAL)
+    assert (waiting["status"], waiting["claim_version"]) == ("STALE", 1)
     rewritten = [
-        day_charge(stay_id, member_id, d, leave=True, version=2)
+        day_charge(stay_id, member_id, d, leave=True, version=2, stay_version=3)
         for d in days("2026-01-20", "2026-01-22")
     ]
     charges_event = await send(CHARGES_RECORDED_V1, recorded(rewritten), tenant=MANUAL)
 
     body = await detail(client, token, january["claim_id"], MANUAL)
-    assert body["status"] == "READY" and body["claim_version"] == 3
+    assert body["status"] == "READY" and body["claim_version"] == 2
     stale = [c for c in body["status_history"] if c["to_status"] == "STALE"]
     assert len(stale) == 1
     assert stale[0]["reason_codes"] == ["LEAVE_RECORDED"]
     assert "leave loa-late was recorded after the claim was built" in stale[0]["reason"]
-    assert [v["reason"] for v in body["versions"]] == [
-        "BUILT",
-        "STAY_CHANGED",
-        "DAY_CHARGES_CHANGED",
-    ]
+    assert [v["reason"] for v in body["versions"]] == ["BUILT", "DAY_CHARGES_CHANGED"]
     assert [
         (ln["revenue_code"], ln["units"], ln["amount"]) for ln in body["institutional_lines"]
     ] == [
@@ -591,7 +660,7 @@ async def test_a_leave_recorded_after_january_was_built_marks_it_stale_and_the_r
     await send(STAYS_STAY_CORRECTED_V1, corrected, tenant=MANUAL)
     await send(CHARGES_RECORDED_V1, recorded(rewritten), tenant=MANUAL)
     again = await detail(client, token, january["claim_id"], MANUAL)
-    assert (again["claim_version"], again["status"]) == (3, "READY")
+    assert (again["claim_version"], again["status"]) == (2, "READY")
     assert len(again["status_history"]) == len(body["status_history"])
 
 
@@ -608,7 +677,7 @@ async def test_an_open_stay_bills_month_by_month_and_later_events_leave_earlier_
         {**stay_data(stay_id, member_id, 2, leaves=away), "leave_id": "loa-1"},
     )
     january_days = [
-        day_charge(stay_id, member_id, d, leave=d >= date(2026, 1, 20))
+        day_charge(stay_id, member_id, d, leave=d >= date(2026, 1, 20), stay_version=2)
         for d in days("2026-01-10", "2026-01-31")
     ]
     await send(CHARGES_RECORDED_V1, recorded(january_days))
@@ -630,7 +699,7 @@ async def test_an_open_stay_bills_month_by_month_and_later_events_leave_earlier_
         stay_data(stay_id, member_id, 4, leaves=back, discharge=("2026-02-10", 11, "01")),
     )
     february_days = [
-        day_charge(stay_id, member_id, d, leave=d < date(2026, 2, 5))
+        day_charge(stay_id, member_id, d, leave=d < date(2026, 2, 5), stay_version=4)
         for d in days("2026-02-01", "2026-02-09")
     ]
     await send(CHARGES_RECORDED_V1, recorded(february_days))

@@ -157,8 +157,15 @@ def days(first: str, last: str) -> list[date]:
 
 
 def day_charge(
-    stay_id: str, member_id: str, day: date, *, leave: bool = False, version: int = 1
+    stay_id: str,
+    member_id: str,
+    day: date,
+    *,
+    leave: bool = False,
+    version: int = 1,
+    stay_version: int = 2,
 ) -> dict[str, Any]:
+    """A day charge of the stay, written from ``stay_version`` (2: the discharge)."""
     return {
         "charge_id": f"dc-{stay_id}-{day.isoformat()}",
         "charge_version": version,
@@ -178,7 +185,7 @@ def day_charge(
         "rate": "0.00" if leave else "300.00",
         "amount": "0.00" if leave else "300.00",
         "covered": not leave,
-        "source": {"kind": "STAY", "id": stay_id, "sequence": 1},
+        "source": {"kind": "STAY", "id": stay_id, "sequence": stay_version},
     }
 
 
@@ -193,7 +200,12 @@ def january_echo(stay_id: str, member_id: str, *, leave: bool) -> dict[str, Any]
     return recorded(
         [
             day_charge(
-                stay_id, member_id, d, leave=d in on_leave, version=3 if d in on_leave else 2
+                stay_id,
+                member_id,
+                d,
+                leave=d in on_leave,
+                version=3 if d in on_leave else 2,
+                stay_version=3 if d in on_leave else 2,
             )
             for d in days("2026-01-10", "2026-01-31")
         ],
@@ -274,7 +286,7 @@ async def submitted_stay_with_a_late_leave(
     }
     await send(STAYS_STAY_CORRECTED_V1, corrected)
     rewritten = [
-        day_charge(stay_id, member_id, d, leave=True, version=2)
+        day_charge(stay_id, member_id, d, leave=True, version=2, stay_version=3)
         for d in days("2026-01-20", "2026-01-22")
     ]
     await send(CHARGES_RECORDED_V1, recorded(rewritten))
@@ -448,7 +460,7 @@ async def test_a_voided_cycle_is_billed_afresh_by_itself_once_the_stay_changes(
     }
     await send(STAYS_STAY_CORRECTED_V1, corrected)
     rewritten = [
-        day_charge(stay_id, member_id, d, leave=True, version=3)
+        day_charge(stay_id, member_id, d, leave=True, version=3, stay_version=3)
         for d in days("2026-01-20", "2026-01-22")
     ]
     await send(CHARGES_RECORDED_V1, recorded(rewritten))

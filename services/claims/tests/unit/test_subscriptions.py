@@ -18,6 +18,7 @@ def test_claims_consumes_charges_ehr_records_stay_events_and_edi_acknowledgments
     handlers = build_handlers(DEPS)
     assert handlers.routing_keys == [
         "charges.charges.recorded.v1",
+        "charges.stay.charged.v1",
         "edi.claim.accepted.v1",
         "edi.claim.rejected.v1",
         "edi.claim.transmitted.v1",

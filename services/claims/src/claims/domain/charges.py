@@ -4,6 +4,7 @@ claim that holds the charge."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -181,3 +182,53 @@ def route_charge_change(
     if holder.status.left_our_hands and (changed or not charge.billable):
         return ChargeRouting.STALE_HOLDER
     return ChargeRouting.NOTHING
+
+
+@dataclass(frozen=True)
+class AwaitedDay:
+    """A day charge version the charges service wrote for a stay version, not yet held."""
+
+    charge_id: str
+    charge_version: int
+    date_of_service: date
+
+
+@dataclass(frozen=True)
+class StayCharging:
+    """How far the charges service has brought a stay's day charges, as it told this
+    service (``charges.stay.charged.v1``): the newest stay version it applied, and the
+    day charge versions those versions wrote that this service did not hold when it was
+    told (their ``charges.charges.recorded.v1`` may come after, or be redelivered)."""
+
+    stay_version: int
+    awaited: tuple[AwaitedDay, ...] = ()
+
+    def told(
+        self, stay_version: int, changed: Sequence[AwaitedDay], held: Sequence[ChargeOnFile]
+    ) -> StayCharging:
+        """This record after one more message: the newer stay version, and every awaited
+        day (earlier ones kept: a message may overtake another) that ``held``, this
+        service's copy of the stay's day charges, does not yet have at that version."""
+        newest: dict[str, AwaitedDay] = {}
+        for day in (*self.awaited, *changed):
+            kept = newest.get(day.charge_id)
+            if kept is None or kept.charge_version < day.charge_version:
+                newest[day.charge_id] = day
+        return StayCharging(
+            max(self.stay_version, stay_version),
+            tuple(
+                sorted(
+                    missing_days(newest.values(), held),
+                    key=lambda d: (d.date_of_service, d.charge_id),
+                )
+            ),
+        )
+
+    def missing(self, held: Sequence[ChargeOnFile], first: date, last: date) -> list[AwaitedDay]:
+        """The awaited days from ``first`` through ``last`` that ``held`` lacks."""
+        return missing_days((d for d in self.awaited if first <= d.date_of_service <= last), held)
+
+
+def missing_days(awaited: Iterable[AwaitedDay], held: Sequence[ChargeOnFile]) -> list[AwaitedDay]:
+    versions = {c.charge_id: c.charge_version for c in held}
+    return [d for d in awaited if versions.get(d.charge_id, 0) < d.charge_version]

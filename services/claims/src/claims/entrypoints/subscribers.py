@@ -6,7 +6,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from claims.domain.charges import ChargeOnFile, GroupContext
+from claims.domain.charges import AwaitedDay, ChargeOnFile, GroupContext
 from claims.domain.claims import ClaimTransmission
 from claims.domain.corrections import Acknowledgment, AcknowledgmentOutcome
 from claims.domain.projections import (
@@ -27,7 +27,11 @@ from claims.domain.projections import (
     StayStatus,
 )
 from claims.service_layer.dependencies import ClaimsDependencies
-from claims.service_layer.institutional_claims import apply_facility_upsert, apply_stay_update
+from claims.service_layer.institutional_claims import (
+    apply_facility_upsert,
+    apply_stay_charged,
+    apply_stay_update,
+)
 from claims.service_layer.professional_claims import (
     apply_member_upsert,
     apply_provider_upsert,
@@ -45,6 +49,7 @@ from contracts.events import (
     FACILITY_UPSERTED_V1,
     MEMBER_UPSERTED_V1,
     PROVIDER_UPSERTED_V1,
+    STAY_CHARGED_V1,
     STAYS_STAY_ADMITTED_V1,
     STAYS_STAY_CORRECTED_V1,
     STAYS_STAY_DISCHARGED_V1,
@@ -61,6 +66,7 @@ from contracts.events import (
     FacilityUpserted,
     MemberUpserted,
     ProviderUpserted,
+    StayCharged,
     StayState,
     data_model_for,
 )
@@ -201,6 +207,15 @@ def _handlers(deps: ClaimsDependencies) -> dict[str, EventHandler]:
         charges = [_charge(c) for c in data.charges]
         await record_charges(ctx.uow, deps, ctx.tenant_id, charges, ctx.event.id)
 
+    async def on_stay_charged(ctx: HandlerContext) -> None:
+        data = _data(ctx, StayCharged)
+        changed = [
+            AwaitedDay(d.charge_id, d.charge_version, d.date_of_service) for d in data.changed
+        ]
+        await apply_stay_charged(
+            ctx.uow, deps, ctx.tenant_id, data.stay_id, data.stay_version, changed
+        )
+
     async def on_stay_changed(ctx: HandlerContext) -> None:
         """Every stays.stay.* event carries the whole stay after the change; the newest
         ``stay_version`` is kept, whichever event type brought it, and its cycle claims
@@ -217,6 +232,7 @@ def _handlers(deps: ClaimsDependencies) -> dict[str, EventHandler]:
         MEMBER_UPSERTED_V1: on_member_upserted,
         PROVIDER_UPSERTED_V1: on_provider_upserted,
         CHARGES_RECORDED_V1: on_charges_recorded,
+        STAY_CHARGED_V1: on_stay_charged,
         FACILITY_UPSERTED_V1: on_facility_upserted,
         STAYS_STAY_ADMITTED_V1: on_stay_changed,
         STAYS_STAY_LEAVE_STARTED_V1: on_stay_changed,

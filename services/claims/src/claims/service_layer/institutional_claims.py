@@ -25,7 +25,7 @@ from claims.adapters.db.claims_repository import ClaimRepository
 from claims.adapters.db.corrections_repository import Override
 from claims.adapters.db.institutional_repository import InstitutionalRepository, StayBilling
 from claims.adapters.db.repository import ProjectionRepository
-from claims.domain.charges import ChargeOnFile
+from claims.domain.charges import AwaitedDay, ChargeOnFile, StayCharging
 from claims.domain.claims import (
     ClaimRuleViolation,
     ClaimStatus,
@@ -251,6 +251,7 @@ class StayFacts:
     charges: tuple[ChargeOnFile, ...]
     claims: tuple[CycleClaim, ...]
     billing: StayBilling
+    charging: StayCharging | None  # how far the charges service said it brought the days
     reference: ReferenceTables
     today: date
     time_zone: str
@@ -288,13 +289,39 @@ class StayFacts:
         newest = max((c.stay_version or 0 for c in self.charges_for(cycle)), default=0)
         return newest if newest > known else None
 
-    def charges_for(self, cycle: Cycle) -> tuple[ChargeOnFile, ...]:
-        """The stay's charges the cycle's statement period holds."""
+    def days_behind(self, cycle: Cycle) -> str | None:
+        """Why this service's copy of the cycle's day charges may not yet be what the
+        newest stay it knows bills (None: it is). The charges service rewrites a day only
+        when a stay version bills it otherwise, so a day written from an older version is
+        current once that service has said it applied the newer one
+        (``charges.stay.charged.v1``) and each day it wrote for it is here."""
+        known = self.stay.stay_version if self.stay is not None else 0
+        first, last = self.statement_period(cycle)
+        charging = self.charging
+        if charging is not None:
+            missing = charging.missing(self.charges, first, last)
+            if missing:
+                return f"{len(missing)} day charge version(s) written for it are not here yet"
+            if charging.stay_version >= known:
+                return None
+        newest = max((c.stay_version or 0 for c in self.charges_for(cycle)), default=0)
+        if newest >= known:
+            return None  # written from the newest stay: that service has applied it
+        applied = charging.stay_version if charging is not None else None
+        return f"the charges service has not yet applied stay version {known} (it said {applied})"
+
+    def statement_period(self, cycle: Cycle) -> tuple[date, date]:
+        """The days the cycle's statement holds: a final cycle's run through the discharge."""
         last = cycle.last_day
         stay = self.stay
         if cycle.final and stay is not None and stay.discharge is not None:
             last = max(last, stay.discharge.discharge_date)
-        return tuple(c for c in self.charges if cycle.first_day <= c.date_of_service <= last)
+        return cycle.first_day, last
+
+    def charges_for(self, cycle: Cycle) -> tuple[ChargeOnFile, ...]:
+        """The stay's charges the cycle's statement period holds."""
+        first, last = self.statement_period(cycle)
+        return tuple(c for c in self.charges if first <= c.date_of_service <= last)
 
 
 async def _read(
@@ -327,6 +354,7 @@ async def _read(
         charges=charges,
         claims=claims,
         billing=await repository.stay_billing(tenant_id, stay_id),
+        charging=await repository.stay_charging(tenant_id, stay_id),
         reference=await deps.reference.current(uow.session),
         today=deps.clock().astimezone(ZoneInfo(zone)).date(),
         time_zone=zone,
@@ -565,6 +593,11 @@ async def _settle(
                 charges_stay_version=ahead,
                 known_stay_version=facts.stay.stay_version if facts.stay else None,
             )
+        elif behind := facts.days_behind(cycle):
+            # The other way round: this service has the newer stay, and the days it holds
+            # may be an older version's (the charges service is rewriting them, or its
+            # messages are on their way): built now, the claim would bill the old days.
+            _wait_for_days(facts, cycle, behind, outcome)
         else:
             await _open_and_build(uow, deps, facts, cycle, trigger, outcome)
         return
@@ -587,7 +620,12 @@ async def _settle(
         await _mark_stale(
             uow, facts, claim, _codes(changes), _why(trigger, claim, ""), reversal=False
         )
+        outcome.touch(claim.claim_id)
     if closed and not blocked:
+        behind = None if trigger.requested else facts.days_behind(cycle)
+        if behind is not None:
+            _wait_for_days(facts, cycle, behind, outcome)  # rebuilt once the days are here
+            return
         await _build_version(uow, deps, facts, cycle, claim, composed, trigger.reason)
         outcome.touch(claim.claim_id)
         return
@@ -608,6 +646,17 @@ async def _settle(
             reversal=False,
         )
         outcome.touch(claim.claim_id)
+
+
+def _wait_for_days(facts: StayFacts, cycle: Cycle, behind: str, outcome: StayOutcome) -> None:
+    outcome.waiting.append(cycle)
+    log.info(
+        "cycle_waits_for_day_charges",
+        stay_id=facts.stay_id,
+        cycle_from=cycle.first_day.isoformat(),
+        known_stay_version=facts.stay.stay_version if facts.stay else None,
+        why=behind,
+    )
 
 
 async def _open_and_build(
@@ -954,6 +1003,33 @@ async def apply_stay_update(
     await reconcile_stay(
         uow, deps, tenant_id, stay.stay_id, Trigger(BuildReason.STAY_CHANGED, changes)
     )
+
+
+async def apply_stay_charged(
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    stay_id: str,
+    stay_version: int,
+    changed: Sequence[AwaitedDay],
+) -> None:
+    """The charges service has brought the stay's day charges in line with
+    ``stay_version`` (``charges.stay.charged.v1``): kept, with the days it wrote that are
+    not here yet; then the stay's cycles, which may have been waiting for it, are looked
+    at again."""
+    repository = InstitutionalRepository(uow.session)
+    await repository.lock_stay(tenant_id, stay_id)
+    kept = await repository.stay_charging(tenant_id, stay_id) or StayCharging(0)
+    charging = kept.told(stay_version, changed, await repository.stay_charges(tenant_id, stay_id))
+    if charging == kept:
+        return  # an older or repeated message: nothing new to wait for or to build
+    await repository.save_stay_charging(tenant_id, stay_id, charging)
+    if not _configured(deps, tenant_id):
+        return
+    trigger = Trigger(
+        BuildReason.DAY_CHARGES_CHANGED, days=tuple(sorted({d.date_of_service for d in changed}))
+    )
+    await reconcile_stay(uow, deps, tenant_id, stay_id, trigger)
 
 
 def _configured(deps: ClaimsDependencies, tenant_id: str) -> bool:

@@ -36,9 +36,10 @@ from claims.adapters.db.tables import (
     CLAIM_INSTITUTIONAL_LINE,
     CLAIM_VERSION,
     STAY_BILLING,
+    STAY_CHARGING,
     STAY_CONTEXT,
 )
-from claims.domain.charges import ChargeOnFile
+from claims.domain.charges import AwaitedDay, ChargeOnFile, StayCharging
 from claims.domain.claims import ClaimStatus, PayerParty, ScrubIssue
 from claims.domain.cycles import DateRange, FrequencyCode
 from claims.domain.institutional import (
@@ -640,6 +641,60 @@ class InstitutionalRepository:
                 for r in row["explicit_cycles"]
             ),
         )
+
+    async def stay_charging(self, tenant_id: str, stay_id: str) -> StayCharging | None:
+        """How far the charges service has said it brought the stay's day charges (None:
+        it has not said yet)."""
+        row = (
+            (
+                await self._session.execute(
+                    select(STAY_CHARGING.c.stay_version, STAY_CHARGING.c.awaited).where(
+                        STAY_CHARGING.c.tenant_id == tenant_id,
+                        STAY_CHARGING.c.stay_id == stay_id,
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return StayCharging(
+            row["stay_version"],
+            tuple(
+                AwaitedDay(
+                    d["charge_id"], int(d["charge_version"]), _required_day(d["date_of_service"])
+                )
+                for d in row["awaited"]
+            ),
+        )
+
+    async def save_stay_charging(
+        self, tenant_id: str, stay_id: str, charging: StayCharging
+    ) -> None:
+        values = {
+            "tenant_id": tenant_id,
+            "stay_id": stay_id,
+            "stay_version": charging.stay_version,
+            "awaited": [
+                {
+                    "charge_id": d.charge_id,
+                    "charge_version": d.charge_version,
+                    "date_of_service": d.date_of_service.isoformat(),
+                }
+                for d in charging.awaited
+            ],
+        }
+        statement = insert(STAY_CHARGING).values(**values)
+        statement = statement.on_conflict_do_update(
+            constraint="uq_stay_charging_tenant_stay",
+            set_={
+                "stay_version": statement.excluded.stay_version,
+                "awaited": statement.excluded.awaited,
+                "updated_at": func.now(),
+            },
+        )
+        await self._session.execute(statement)
 
     async def save_stay_billing(
         self,

@@ -478,6 +478,29 @@ class ClaimInstitutionalLineRow(ClaimsTable, table=True):
     charge_ids: list[str] = Field(sa_column=Column(JSONB, nullable=False))
 
 
+class StayChargingRow(ClaimsTable, table=True):
+    """How far the charges service has brought a stay's day charges
+    (``charges.stay.charged.v1``): the newest stay version it applied, and the day charge
+    versions it wrote that this service did not hold yet (``[{charge_id, charge_version,
+    date_of_service}]``). An automatic build waits while its cycle's days are behind (#10)."""
+
+    __tablename__ = "stay_charging"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "stay_id", name="uq_stay_charging_tenant_stay"),
+        {"schema": SERVICE_SCHEMA},
+    )
+
+    id: int | None = _id()
+    tenant_id: str = _tenant()
+    stay_id: str = _text(64)
+    stay_version: int = Field(sa_column=Column(Integer, nullable=False))
+    awaited: list[dict[str, Any]] = Field(
+        default_factory=list,
+        sa_column=Column(JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    )
+    updated_at: datetime | None = _updated_at()
+
+
 class StayBillingRow(ClaimsTable, table=True):
     """The claims service's own record of a stay's billing: the operator's billing-period
     override and explicit cycles, and when its next open cycle closes (the sweep's index)."""
@@ -662,6 +685,7 @@ CLAIM_STATUS_CHANGE: Table = ClaimStatusChangeRow.__table__  # type: ignore[attr
 CLAIM_TRANSMISSION: Table = ClaimTransmissionRow.__table__  # type: ignore[attr-defined]
 CLAIM_INSTITUTIONAL_LINE: Table = ClaimInstitutionalLineRow.__table__  # type: ignore[attr-defined]
 STAY_BILLING: Table = StayBillingRow.__table__  # type: ignore[attr-defined]
+STAY_CHARGING: Table = StayChargingRow.__table__  # type: ignore[attr-defined]
 REFERENCE_TABLE: Table = ReferenceTableRow.__table__  # type: ignore[attr-defined]
 CLAIM_ACKNOWLEDGMENT: Table = ClaimAcknowledgmentRow.__table__  # type: ignore[attr-defined]
 CLAIM_OVERRIDE_AUDIT: Table = ClaimOverrideAuditRow.__table__  # type: ignore[attr-defined]

@@ -7,15 +7,29 @@ not lock can never overwrite a newer version."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Integer, RowMapping, Select, cast, column, func, or_, select, update
-from sqlalchemy import values as sa_values
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    Integer,
+    RowMapping,
+    Select,
+    Text,
+    Update,
+    bindparam,
+    cast,
+    column,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from charges.adapters.db.tables import CHARGE, CHARGE_HISTORY, GROUP_SESSION
@@ -50,8 +64,7 @@ class ChargeWrite:
 
 _KEY = ("tenant_id", "charge_id")
 
-#: Rows per multi-row statement: some 35 columns a row keeps a statement well under
-#: Postgres's 32,767 bind parameters.
+#: Rows per statement, to bound the size of one round trip.
 _ROWS_PER_STATEMENT = 500
 
 
@@ -72,6 +85,59 @@ def _generations(writes: Sequence[ChargeWrite]) -> Iterator[list[ChargeWrite]]:
         seen.add(write.charge.charge_id)
     if current:
         yield current
+
+
+@lru_cache(maxsize=8)
+def _update_over_versions(names: tuple[str, ...]) -> Update:
+    """``UPDATE charge ... FROM unnest(<one array per column>)``, each row written only over
+    the version it was read at. One bound array per column, whatever the number of rows:
+    SQLAlchemy compiles it once and Postgres prepares it once. (A multi-row ``VALUES``
+    renders a parameter per cell, so its SQL was compiled anew for every message, over
+    half of the service's CPU at month-end, #10.)"""
+    arrays = [
+        # A JSONB value may itself be a list, which an ARRAY parameter would take for a
+        # dimension: those columns travel as JSON text (see ``_column_arrays``).
+        cast(bindparam(f"in_{name}", type_=ARRAY(Text)), ARRAY(JSONB))
+        if name in _JSON_COLUMNS
+        else bindparam(f"in_{name}", type_=ARRAY(CHARGE.c[name].type))
+        for name in names
+    ]
+    incoming = (
+        func.unnest(*arrays, bindparam("in_previous_version", type_=ARRAY(Integer)))
+        .table_valued(
+            *(column(name, CHARGE.c[name].type) for name in names),
+            column("previous_version", Integer),
+        )
+        .render_derived(name="incoming")
+    )
+    return (
+        update(CHARGE)
+        .where(
+            CHARGE.c.tenant_id == incoming.c.tenant_id,
+            CHARGE.c.charge_id == incoming.c.charge_id,
+            CHARGE.c.charge_version == incoming.c.previous_version,
+        )
+        .values(
+            {
+                **{name: incoming.c[name] for name in names if name not in _KEY},
+                "updated_at": func.now(),
+            }
+        )
+        .returning(CHARGE.c.charge_id)
+    )
+
+
+_JSON_COLUMNS = frozenset(c.name for c in CHARGE.columns if isinstance(c.type, JSONB))
+
+
+def _column_arrays(names: Sequence[str], rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of ``_update_over_versions``: one list per column."""
+    return {
+        f"in_{name}": [
+            json.dumps(row[name]) if name in _JSON_COLUMNS else row[name] for row in rows
+        ]
+        for name in names
+    }
 
 
 def _all_written(asked: Sequence[dict[str, Any]], written: Iterable[str]) -> None:
@@ -519,11 +585,13 @@ class ChargeRepository:
         rows = [(_values(w.charge), w) for w in writes]
         new = [values for values, w in rows if w.previous_version is None]
         for chunk in _chunks(new):
+            # Parameters as a list: SQLAlchemy's "insertmanyvalues" batches the rows into
+            # the one compiled statement.
             inserted = await self._session.execute(
                 insert(CHARGE)
-                .values(chunk)
                 .on_conflict_do_nothing(constraint="uq_charge_tenant_charge")
-                .returning(CHARGE.c.charge_id)
+                .returning(CHARGE.c.charge_id),
+                list(chunk),
             )
             _all_written(chunk, inserted.scalars())
         changed = [
@@ -531,32 +599,9 @@ class ChargeRepository:
         ]
         for part in _chunks(changed):
             names = tuple(part[0][0])
-            incoming = sa_values(
-                *[column(name, CHARGE.c[name].type) for name in names],
-                column("previous_version", Integer),
-                name="incoming",
-            ).data([(*(values[name] for name in names), before) for values, before in part])
-            updated = await self._session.execute(
-                update(CHARGE)
-                .where(
-                    CHARGE.c.tenant_id == incoming.c.tenant_id,
-                    CHARGE.c.charge_id == incoming.c.charge_id,
-                    CHARGE.c.charge_version == incoming.c.previous_version,
-                )
-                .values(
-                    {
-                        # A column that is NULL on every row reads as text from
-                        # VALUES: each is cast to its column's type.
-                        **{
-                            name: cast(incoming.c[name], CHARGE.c[name].type)
-                            for name in names
-                            if name not in _KEY
-                        },
-                        "updated_at": func.now(),
-                    }
-                )
-                .returning(CHARGE.c.charge_id)
-            )
+            arrays = _column_arrays(names, [values for values, _ in part])
+            arrays["in_previous_version"] = [before for _, before in part]
+            updated = await self._session.execute(_update_over_versions(names), arrays)
             _all_written([values for values, _ in part], updated.scalars())
         history = [
             {
@@ -573,7 +618,7 @@ class ChargeRepository:
             if w.change is not None
         ]
         for chunk in _chunks(history):
-            await self._session.execute(insert(CHARGE_HISTORY).values(chunk))
+            await self._session.execute(insert(CHARGE_HISTORY), list(chunk))
 
     async def history(self, tenant_id: str, charge_id: str) -> Sequence[RowMapping]:
         query = (

@@ -174,10 +174,10 @@ def build_institutional_router(deps: ClaimsDependencies) -> APIRouter:
         )
         async with runtime.unit_of_work() as uow:
             outcome = await build_stay_claims(uow, deps, principal.tenant_id, command)
+            # The answer is read in the build's own transaction: what it commits.
+            views = await claims_by_id(uow.session, principal.tenant_id, outcome.claim_ids)
             await uow.commit()
         runtime.relay.wake()
-        async with runtime.sessionmaker() as session:
-            views = await claims_by_id(session, principal.tenant_id, outcome.claim_ids)
         return StayClaimsOut(
             stay_id=stay_id,
             claims=[claim_out(v) for v in views],

@@ -470,12 +470,22 @@ def _contract_issues(
 
 
 async def reconcile_stay(
-    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, stay_id: str, trigger: Trigger
+    uow: UnitOfWork,
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    stay_id: str,
+    trigger: Trigger,
+    *,
+    read: StayFacts | None = None,
 ) -> StayOutcome:
-    """Bring the stay's cycle claims in line with what is known now (see the module)."""
+    """Bring the stay's cycle claims in line with what is known now (see the module).
+    ``read``: the stay's facts as this transaction already read them under the stay's
+    lock (the operator's build), so they are not read twice."""
     repository = InstitutionalRepository(uow.session)
-    await repository.lock_stay(tenant_id, stay_id)
-    facts = await _read(uow, deps, tenant_id, stay_id)
+    facts = read
+    if facts is None:
+        await repository.lock_stay(tenant_id, stay_id)
+        facts = await _read(uow, deps, tenant_id, stay_id)
     outcome = StayOutcome(stay_id)
     if facts is None:
         if trigger.requested:
@@ -1166,12 +1176,14 @@ async def build_stay_claims(
             closes_on=None,
             time_zone=facts.time_zone,
         )
+    # The stay is locked and read: what was just saved is all that changed since.
     outcome = await reconcile_stay(
         uow,
         deps,
         tenant_id,
         request.stay_id,
         Trigger(BuildReason.REQUESTED, requested=True),
+        read=replace(facts, billing=billing),
     )
     if request.period is not None:
         first = (

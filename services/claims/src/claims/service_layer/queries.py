@@ -93,7 +93,9 @@ async def _views(
     session: AsyncSession, tenant_id: str, summaries: list[ClaimSummaryRow]
 ) -> list[ClaimView]:
     repository = ClaimRepository(session)
-    lines = await repository.current_lines(tenant_id, summaries)
+    lines = await repository.current_lines(
+        tenant_id, [s for s in summaries if s.transaction_type != INSTITUTIONAL]
+    )
     institutional = await InstitutionalRepository(session).current_lines(
         tenant_id,
         [(s.claim_id, s.version) for s in summaries if s.transaction_type == INSTITUTIONAL],

@@ -115,12 +115,7 @@ async def _views(
 async def claims_by_id(
     session: AsyncSession, tenant_id: str, claim_ids: list[str]
 ) -> list[ClaimView]:
-    repository = ClaimRepository(session)
-    summaries = [
-        summary
-        for claim_id in claim_ids
-        if (summary := await repository.claim_summary(tenant_id, claim_id)) is not None
-    ]
+    summaries = await ClaimRepository(session).claim_summaries(tenant_id, claim_ids)
     return await _views(session, tenant_id, summaries)
 
 

@@ -1080,6 +1080,26 @@ class ClaimRepository:
         )
         return None if row is None else _summary(row)
 
+    async def claim_summaries(
+        self, tenant_id: str, claim_ids: Sequence[str]
+    ) -> list[ClaimSummaryRow]:
+        """The claims of ``claim_ids`` that exist, in that order, in one statement."""
+        if not claim_ids:
+            return []
+        rows = (
+            (
+                await self._session.execute(
+                    select(CLAIM).where(
+                        CLAIM.c.tenant_id == tenant_id, CLAIM.c.claim_id.in_(list(claim_ids))
+                    )
+                )
+            )
+            .mappings()
+            .all()
+        )
+        found = {row["claim_id"]: _summary(row) for row in rows}
+        return [found[claim_id] for claim_id in claim_ids if claim_id in found]
+
     async def current_lines(
         self, tenant_id: str, claims: Sequence[ClaimSummaryRow]
     ) -> dict[str, list[ClaimLine]]:

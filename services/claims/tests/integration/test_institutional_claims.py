@@ -446,6 +446,36 @@ async def test_day_charges_written_from_a_newer_stay_wait_for_it_and_the_claim_i
     ]
 
 
+async def test_a_stay_version_the_charges_service_said_it_applied_is_waited_for(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    """The charges service wrote the days from stay version 1, then applied version 2 and
+    changed no day, and says so (that word overtaking the days); this service has only
+    version 1: the cycle waits for version 2's event rather than bill a stay it knows is
+    outdated (#10)."""
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    discharged = ("2026-02-03", 10, "01")
+    await known_member_and_facility(send, member_id)
+    await send(STAYS_STAY_DISCHARGED_V1, stay_data(stay_id, member_id, 1, discharge=discharged))
+    await send(STAY_CHARGED_V1, stay_charged(stay_id, 2))
+    from_v1 = january_and_february(stay_id, member_id, with_leave=False, stay_version=1)
+    await send(CHARGES_RECORDED_V1, recorded(from_v1))
+    assert await stay_claims(client, token, stay_id) == []
+
+    await send(
+        STAYS_STAY_CORRECTED_V1,
+        {
+            **stay_data(stay_id, member_id, 2, discharge=discharged, drg="886"),
+            "correction_kind": "ADMISSION_CHANGED",
+            "affected_from": "2026-01-10",
+            "affected_through": "2026-01-10",
+        },
+    )
+    january, february = await stay_claims(client, token, stay_id)
+    assert (january["claim_version"], february["claim_version"]) == (1, 1)
+
+
 async def test_days_written_from_an_older_stay_wait_for_the_charges_service_to_apply_the_newer(
     runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
 ) -> None:

@@ -283,10 +283,13 @@ class StayFacts:
         return StayDays(stay.admission.admit_date, discharge, billable)
 
     def stay_version_ahead(self, cycle: Cycle) -> int | None:
-        """The newest stay version the cycle's day charges were written from, when it is
-        newer than the stay this service knows (None otherwise)."""
+        """The newest stay version the charges service has applied (as the cycle's day
+        charges were written from it, or as it said), when it is newer than the stay this
+        service knows (None otherwise)."""
         known = self.stay.stay_version if self.stay is not None else 0
         newest = max((c.stay_version or 0 for c in self.charges_for(cycle)), default=0)
+        if self.charging is not None:
+            newest = max(newest, self.charging.stay_version)
         return newest if newest > known else None
 
     def days_behind(self, cycle: Cycle) -> str | None:
@@ -632,7 +635,10 @@ async def _settle(
         )
         outcome.touch(claim.claim_id)
     if closed and not blocked:
-        behind = None if trigger.requested else facts.days_behind(cycle)
+        behind = None
+        if not trigger.requested:
+            ahead = facts.stay_version_ahead(cycle)
+            behind = f"stay version {ahead} is on its way" if ahead else facts.days_behind(cycle)
         if behind is not None:
             _wait_for_days(facts, cycle, behind, outcome)  # rebuilt once the days are here
             return

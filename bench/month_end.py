@@ -166,6 +166,12 @@ def weekdays_from(first: date, count: int) -> list[date]:
     return days
 
 
+#: The sample tenant's smallest size band starts at 3 billable participants; a session
+#: with fewer cannot be finalized (GROUP_SIZE_BELOW_MINIMUM), so a supervisor would not
+#: hold it. With 6 on the roster and a tenth absent, about one session in 800 would be.
+MIN_BILLABLE = 3
+
+
 def plan_sessions(
     run: str, residents: Sequence[Resident], per_day: int, days: Sequence[date]
 ) -> list[GroupSession]:
@@ -175,11 +181,14 @@ def plan_sessions(
     for d, day in enumerate(days):
         for s in range(per_day):
             size = rng.randint(6, min(12, len(members)))
-            roster = tuple(
-                (m, rng.choices(["ATTENDED", "LATE", "ABSENT"], weights=[80, 10, 10])[0])
-                for m in rng.sample(members, size)
-            )
-            sessions.append(GroupSession(f"gs-{run}-{d:02d}-{s:03d}", day, roster))
+            chosen = rng.sample(members, size)
+            session = GroupSession(f"gs-{run}-{d:02d}-{s:03d}", day, ())
+            while session.billable < MIN_BILLABLE:
+                statuses = rng.choices(["ATTENDED", "LATE", "ABSENT"], weights=[80, 10, 10], k=size)
+                session = GroupSession(
+                    session.session_id, day, tuple(zip(chosen, statuses, strict=True))
+                )
+            sessions.append(session)
     return sessions
 
 

@@ -408,6 +408,23 @@ async def test_vector_2_a_monthly_stay_with_a_leave_makes_two_837i_claims_submit
     ]
 
 
+async def built_once_with_the_leave(
+    runtime: ServiceRuntime, client: httpx.AsyncClient, token: Token, stay_id: str
+) -> None:
+    """Vector 2's January and February, each built once and submitted, never STALE, and
+    January billing the three leave days as non-covered."""
+    january, february = await stay_claims(client, token, stay_id)
+    assert (january["status"], february["status"]) == ("SUBMITTED", "SUBMITTED")
+    assert (january["claim_version"], february["claim_version"]) == (1, 1)
+    history = (await detail(client, token, january["claim_id"]))["status_history"]
+    assert "STALE" not in {h["to_status"] for h in history}
+    [submitted] = await outbox(runtime, CLAIM_SUBMITTED_V1, january["claim_id"])
+    assert [(v["code"], v["amount"]) for v in submitted["institutional"]["value_codes"]] == [
+        ("80", "19"),
+        ("81", "3"),
+    ]
+
+
 async def test_day_charges_written_from_a_newer_stay_wait_for_it_and_the_claim_is_built_once(
     runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
 ) -> None:
@@ -434,16 +451,7 @@ async def test_day_charges_written_from_a_newer_stay_wait_for_it_and_the_claim_i
             "leave_id": "loa-1",
         },
     )
-    january, february = await stay_claims(client, token, stay_id)
-    assert (january["status"], february["status"]) == ("SUBMITTED", "SUBMITTED")
-    assert (january["claim_version"], february["claim_version"]) == (1, 1)
-    history = (await detail(client, token, january["claim_id"]))["status_history"]
-    assert "STALE" not in {h["to_status"] for h in history}
-    [submitted] = await outbox(runtime, CLAIM_SUBMITTED_V1, january["claim_id"])
-    assert [(v["code"], v["amount"]) for v in submitted["institutional"]["value_codes"]] == [
-        ("80", "19"),
-        ("81", "3"),
-    ]
+    await built_once_with_the_leave(runtime, client, token, stay_id)
 
 
 async def test_a_stay_version_the_charges_service_said_it_applied_is_waited_for(
@@ -508,16 +516,7 @@ async def test_days_written_from_an_older_stay_wait_for_the_charges_service_to_a
     assert [c["period_from"] for c in await stay_claims(client, token, stay_id)] == ["2026-02-01"]
 
     await send(CHARGES_RECORDED_V1, recorded(rewritten, change="FIXED"))
-    january, february = await stay_claims(client, token, stay_id)
-    assert (january["status"], february["status"]) == ("SUBMITTED", "SUBMITTED")
-    assert (january["claim_version"], february["claim_version"]) == (1, 1)
-    history = (await detail(client, token, january["claim_id"]))["status_history"]
-    assert "STALE" not in {h["to_status"] for h in history}
-    [submitted] = await outbox(runtime, CLAIM_SUBMITTED_V1, january["claim_id"])
-    assert [(v["code"], v["amount"]) for v in submitted["institutional"]["value_codes"]] == [
-        ("80", "19"),
-        ("81", "3"),
-    ]
+    await built_once_with_the_leave(runtime, client, token, stay_id)
 
 
 async def test_the_claim_shows_its_institutional_context_and_per_diem_day_calculation(

@@ -594,24 +594,7 @@ async def _settle(
             await _open_and_build(uow, deps, facts, cycle, trigger, outcome)
         elif not facts.auto_builds(cycle):
             outcome.waiting.append(cycle)
-        elif ahead := facts.stay_version_ahead(cycle):
-            # The charges service wrote these days from a newer stay than this service has
-            # heard of (its event is still in our queue, e.g. a leave): built now, the
-            # claim would go STALE when it lands. That event reconciles the stay again.
-            outcome.waiting.append(cycle)
-            log.info(
-                "cycle_waits_for_stay",
-                stay_id=facts.stay_id,
-                cycle_from=cycle.first_day.isoformat(),
-                charges_stay_version=ahead,
-                known_stay_version=facts.stay.stay_version if facts.stay else None,
-            )
-        elif behind := facts.days_behind(cycle):
-            # The other way round: this service has the newer stay, and the days it holds
-            # may be an older version's (the charges service is rewriting them, or its
-            # messages are on their way): built now, the claim would bill the old days.
-            _wait_for_days(facts, cycle, behind, outcome)
-        else:
+        elif not _waits_for_charges(facts, cycle, outcome):  # else reconciled when it lands
             await _open_and_build(uow, deps, facts, cycle, trigger, outcome)
         return
     composed = _compose(
@@ -635,13 +618,8 @@ async def _settle(
         )
         outcome.touch(claim.claim_id)
     if closed and not blocked:
-        behind = None
-        if not trigger.requested:
-            ahead = facts.stay_version_ahead(cycle)
-            behind = f"stay version {ahead} is on its way" if ahead else facts.days_behind(cycle)
-        if behind is not None:
-            _wait_for_days(facts, cycle, behind, outcome)  # rebuilt once the days are here
-            return
+        if not trigger.requested and _waits_for_charges(facts, cycle, outcome):
+            return  # rebuilt once what it waits for lands
         await _build_version(uow, deps, facts, cycle, claim, composed, trigger.reason)
         outcome.touch(claim.claim_id)
         return
@@ -664,15 +642,32 @@ async def _settle(
         outcome.touch(claim.claim_id)
 
 
-def _wait_for_days(facts: StayFacts, cycle: Cycle, behind: str, outcome: StayOutcome) -> None:
+def _waits_for_charges(facts: StayFacts, cycle: Cycle, outcome: StayOutcome) -> bool:
+    """Whether an automatic build of ``cycle`` must wait (then noted and logged): the
+    charges service is ahead of this service's stay (the stay's event is still in our
+    queue, e.g. a leave: built now, the claim would go STALE when it lands), or behind it
+    (the days held may be an older version's: built now, it would bill the old days)."""
+    known = facts.stay.stay_version if facts.stay else None
+    if ahead := facts.stay_version_ahead(cycle):
+        log.info(
+            "cycle_waits_for_stay",
+            stay_id=facts.stay_id,
+            cycle_from=cycle.first_day.isoformat(),
+            charges_stay_version=ahead,
+            known_stay_version=known,
+        )
+    elif behind := facts.days_behind(cycle):
+        log.info(
+            "cycle_waits_for_day_charges",
+            stay_id=facts.stay_id,
+            cycle_from=cycle.first_day.isoformat(),
+            known_stay_version=known,
+            why=behind,
+        )
+    else:
+        return False
     outcome.waiting.append(cycle)
-    log.info(
-        "cycle_waits_for_day_charges",
-        stay_id=facts.stay_id,
-        cycle_from=cycle.first_day.isoformat(),
-        known_stay_version=facts.stay.stay_version if facts.stay else None,
-        why=behind,
-    )
+    return True
 
 
 async def _open_and_build(

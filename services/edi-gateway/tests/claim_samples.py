@@ -14,8 +14,8 @@ from typing import Any
 
 from common.testing.processes import SAMPLE_TENANTS
 from contracts.envelope import CloudEvent
-from contracts.events import CLAIM_SUBMITTED_V1
-from contracts.events.claims import ClaimSubmitted, InstitutionalDetail
+from contracts.events import CLAIM_SUBMITTED_V1, CLAIM_WITHDRAWAL_REQUESTED_V1
+from contracts.events.claims import ClaimSubmitted, ClaimWithdrawalRequested, InstitutionalDetail
 from edi_gateway.domain.envelope import (
     InterchangeParty,
     InterchangeRequest,
@@ -68,6 +68,35 @@ def submitted_event(
         data=data,
         id=event_id,
     )
+
+
+def withdrawal_data(claim: dict[str, Any]) -> dict[str, Any]:
+    """The claims service asking ``claim`` (as submitted) back: it went STALE."""
+    return {
+        "claim_id": claim["claim_id"],
+        "claim_version": claim["claim_version"],
+        "patient_control_number": claim["patient_control_number"],
+        "clearinghouse_id": claim["clearinghouse_id"],
+        "transaction_type": claim["transaction_type"],
+        "reason_codes": ["LEAVE_CHANGED"],
+    }
+
+
+def withdrawal_requested_event(
+    claim: dict[str, Any], *, tenant: str = TENANT, event_id: str | None = None
+) -> CloudEvent:
+    return CloudEvent.new(
+        type=CLAIM_WITHDRAWAL_REQUESTED_V1,
+        source="rcm/claims",
+        tenantid=tenant,
+        subject=claim["claim_id"],
+        data=withdrawal_data(claim),
+        id=event_id,
+    )
+
+
+def withdrawal_request(claim: dict[str, Any]) -> ClaimWithdrawalRequested:
+    return ClaimWithdrawalRequested.model_validate(withdrawal_data(claim))
 
 
 def keyed(*claims: dict[str, Any]) -> list[KeyedClaim]:

@@ -37,6 +37,25 @@ async def transmissions_when_sent(
     return await eventually(probe, seconds)
 
 
+async def submissions_when(
+    client: httpx.AsyncClient,
+    token: Callable[..., str],
+    claim_id: str,
+    status: str,
+    seconds: float = 15,
+) -> list[dict[str, Any]]:
+    """The claim's submissions as the API lists them, once its first one is ``status``."""
+
+    async def probe() -> list[dict[str, Any]] | None:
+        response = await client.get(f"/v1/claims/{claim_id}/transmissions", headers=headers(token))
+        if response.status_code != 200:
+            return None
+        submissions: list[dict[str, Any]] = response.json()["submissions"]
+        return submissions if submissions and submissions[0]["status"] == status else None
+
+    return await eventually(probe, seconds)
+
+
 async def outbound_events(
     queue: AbstractQueue, wanted: Callable[[dict[str, Any]], bool], count: int
 ) -> list[dict[str, Any]]:

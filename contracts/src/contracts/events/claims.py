@@ -5,7 +5,8 @@ to render it (parties, diagnoses, lines), decided by the claims service at build
 the gateway renders and never re-decides. It carries PHI in its body (never in logs or
 file names). ``claims.claim.status_changed.v1`` tells other services where a claim stands
 (and which charges and sessions it holds), e.g. attendance refusing to reopen a session
-whose charges sit on a submitted claim."""
+whose charges sit on a submitted claim. ``claims.claim.withdrawal_requested.v1`` asks the
+gateway not to send a submitted claim version that went STALE before it left."""
 
 from __future__ import annotations
 
@@ -35,7 +36,11 @@ from contracts.codes import (
     TaxonomyCode,
 )
 from contracts.events.base import ContractModel, EventData
-from contracts.events.event_types import CLAIM_STATUS_CHANGED_V1, CLAIM_SUBMITTED_V1
+from contracts.events.event_types import (
+    CLAIM_STATUS_CHANGED_V1,
+    CLAIM_SUBMITTED_V1,
+    CLAIM_WITHDRAWAL_REQUESTED_V1,
+)
 from contracts.problems import Problem, raise_problems
 
 PATIENT_CONTROL_NUMBER = r"^[A-Za-z0-9-]{1,20}$"
@@ -313,3 +318,22 @@ class ClaimStatusChanged(EventData):
     source: ClaimSource = Field(default_factory=ClaimSource)
     reason_codes: list[str] = Field(default_factory=list)
     reason: str | None = Field(default=None, max_length=500)
+
+
+class ClaimWithdrawalRequested(EventData):
+    """A submitted claim version went STALE (a late stay event or day charge changed what
+    it bills) before the claims service heard that it was sent: the EDI gateway is asked
+    not to send it. The gateway answers with ``edi.claim.withdrawal_answered.v1``:
+    withdrawn while it still waited for its batch (the claims service then rebuilds it as
+    an original, never sent), or too late (it is in an interchange already, and the claim
+    needs a void or a replacement as any claim that left). Until the answer the claims
+    service refuses an operator's void or replacement of that claim."""
+
+    event_type: ClassVar[str] = CLAIM_WITHDRAWAL_REQUESTED_V1
+
+    claim_id: Identifier
+    claim_version: int = Field(ge=1)
+    patient_control_number: str = Field(pattern=PATIENT_CONTROL_NUMBER)
+    clearinghouse_id: Identifier
+    transaction_type: TransactionType
+    reason_codes: list[str] = Field(default_factory=list, description="Why it went STALE.")

@@ -14,6 +14,7 @@ from contracts.events.event_types import (
     EDI_CLAIM_ACCEPTED_V1,
     EDI_CLAIM_REJECTED_V1,
     EDI_CLAIM_TRANSMITTED_V1,
+    EDI_CLAIM_WITHDRAWAL_ANSWERED_V1,
 )
 
 CONTROL_NUMBER = r"^[0-9]{1,9}$"
@@ -109,3 +110,31 @@ class EdiClaimAccepted(_Acknowledged):
 
     message: str | None = Field(default=None, max_length=2000)
     accepted_at: AwareDatetime
+
+
+class WithdrawalOutcome(StrEnum):
+    """What the gateway did with a ``claims.claim.withdrawal_requested.v1``."""
+
+    WITHDRAWN = "WITHDRAWN"  # it still waited for its batch: it will never be sent
+    TOO_LATE = "TOO_LATE"  # it is in an interchange (or was refused before sending)
+
+
+class EdiClaimWithdrawalAnswered(EventData):
+    """The gateway's answer to a withdrawal request, once per claim version: its id is
+    named after the version, whose outcome never changes, so a repeated request gets no
+    second answer. A request that arrives before the claim version it names is answered
+    WITHDRAWN, and that version, when it arrives, is never sent."""
+
+    event_type: ClassVar[str] = EDI_CLAIM_WITHDRAWAL_ANSWERED_V1
+
+    claim_id: Identifier
+    claim_version: int = Field(ge=1)
+    patient_control_number: str = Field(pattern=r"^[A-Za-z0-9-]{1,20}$")
+    outcome: WithdrawalOutcome
+    submission_status: str = Field(
+        min_length=1,
+        max_length=16,
+        description="Where the version stands in the gateway now: WITHDRAWN, or on "
+        "TOO_LATE its status (BATCHED, TRANSMITTED, REJECTED).",
+    )
+    answered_at: AwareDatetime

@@ -44,8 +44,10 @@ STAY_CHARGED_V1: Final = "charges.stay.charged.v1"
 # Outbound: claims service
 CLAIM_SUBMITTED_V1: Final = "claims.claim.submitted.v1"
 CLAIM_STATUS_CHANGED_V1: Final = "claims.claim.status_changed.v1"
+CLAIM_WITHDRAWAL_REQUESTED_V1: Final = "claims.claim.withdrawal_requested.v1"
 
 # Outbound: EDI gateway
 EDI_CLAIM_TRANSMITTED_V1: Final = "edi.claim.transmitted.v1"
 EDI_CLAIM_REJECTED_V1: Final = "edi.claim.rejected.v1"
 EDI_CLAIM_ACCEPTED_V1: Final = "edi.claim.accepted.v1"
+EDI_CLAIM_WITHDRAWAL_ANSWERED_V1: Final = "edi.claim.withdrawal_answered.v1"

@@ -60,6 +60,15 @@ class ClaimSubmissionStatus(StrEnum):
     BATCHED = "BATCHED"  # in an interchange that is not delivered yet
     TRANSMITTED = "TRANSMITTED"  # its interchange was delivered
     REJECTED = "REJECTED"  # refused before sending (validator, rendering, configuration)
+    WITHDRAWN = "WITHDRAWN"  # asked back by the claims service before it was batched
+
+
+def withdrawable(status: ClaimSubmissionStatus) -> bool:
+    """Whether a withdrawal request can still keep the version from leaving: only while it
+    waits for its batch, or when an earlier request withdrew it already. Once batched it
+    is in a rendered file whose control numbers are spent, and a rejected one was answered
+    as rejected: the claims service corrects either as a claim that went."""
+    return status in (ClaimSubmissionStatus.PENDING, ClaimSubmissionStatus.WITHDRAWN)
 
 
 class ControlNumberRuleViolation(DomainError):
@@ -132,7 +141,7 @@ class ClaimSubmission:
     patient_control_number: str
     clearinghouse_id: str
     transaction_type: TransactionType
-    usage_indicator: UsageIndicator | None  # None when refused on arrival
+    usage_indicator: UsageIndicator | None  # None: refused on or withdrawn before arrival
     status: ClaimSubmissionStatus
     received_at: datetime
     interchange_id: str | None = None

@@ -37,8 +37,8 @@ async def accept_claim(
 ) -> ClaimSubmissionStatus | None:
     """Store the claim version as PENDING for its clearinghouse, transaction type and the
     clearinghouse's usage indicator. A version already stored (a redelivery, a duplicate
-    under another event id) changes nothing: None. A claim naming a clearinghouse the
-    tenant does not have goes back as rejected."""
+    under another event id, one withdrawn before it arrived) changes nothing: None. A
+    claim naming a clearinghouse the tenant does not have goes back as rejected."""
     claim = command.claim
     repository = ClaimSubmissionRepository(uow.session)
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from common.outbox import OUTBOX
 from edi_gateway.adapters.db.tables import (
     ARCHIVED_FILE,
     CLAIM_SUBMISSION,
@@ -238,6 +239,14 @@ class InterchangeRepository:
         )
 
 
+async def in_outbox(session: AsyncSession, event_id: str) -> bool:
+    """Whether a committed transaction wrote an event with this id to the outbox. The
+    outbox refuses an id twice: an event named after the fact it states is written once,
+    however often the fact is asked about."""
+    query = select(OUTBOX.c.id).where(OUTBOX.c.event_id == event_id)
+    return (await session.execute(query)).first() is not None
+
+
 @dataclass(frozen=True)
 class PendingGroup:
     key: BatchKey
@@ -438,6 +447,35 @@ class ClaimSubmissionRepository:
                 CLAIM_SUBMISSION.c.interchange_id == interchange_id,
             )
             .values(status=ClaimSubmissionStatus.TRANSMITTED.value, updated_at=func.now())
+        )
+
+    async def lock_version(
+        self, tenant_id: str, claim_id: str, claim_version: int
+    ) -> ClaimSubmission | None:
+        """The stored version, locked until the transaction ends: the batcher, which takes
+        pending rows with ``SKIP LOCKED``, passes it by meanwhile, and a batcher that holds
+        it first is waited for (its BATCHED is then what this reads)."""
+        c = CLAIM_SUBMISSION.c
+        query = (
+            select(CLAIM_SUBMISSION)
+            .where(
+                c.tenant_id == tenant_id,
+                c.claim_id == claim_id,
+                c.claim_version == claim_version,
+            )
+            .with_for_update()
+        )
+        row = (await self._session.execute(query)).mappings().first()
+        return None if row is None else _submission(row)
+
+    async def mark_withdrawn(self, row_id: int) -> None:
+        await self._session.execute(
+            update(CLAIM_SUBMISSION)
+            .where(
+                CLAIM_SUBMISSION.c.id == row_id,
+                CLAIM_SUBMISSION.c.status == ClaimSubmissionStatus.PENDING.value,
+            )
+            .values(status=ClaimSubmissionStatus.WITHDRAWN.value, updated_at=func.now())
         )
 
     async def for_claim(self, tenant_id: str, claim_id: str) -> list[ClaimSubmission]:

@@ -147,7 +147,9 @@ class InterchangeDeliveryRow(GatewayTable, table=True):
 
 class ClaimSubmissionRow(GatewayTable, table=True):
     """A claim version as submitted (the whole message, PHI included, as JSONB), waiting
-    for its batch, batched, transmitted or rejected. A version is stored once."""
+    for its batch, batched, transmitted, rejected or withdrawn. A version is stored once:
+    one asked back before it arrived is stored WITHDRAWN with the request as its payload,
+    and the submission, when it comes, finds it held."""
 
     __tablename__ = "claim_submission"
     __table_args__ = (
@@ -174,7 +176,8 @@ class ClaimSubmissionRow(GatewayTable, table=True):
     patient_control_number: str = Field(sa_column=Column(String(20), nullable=False))
     clearinghouse_id: str = Field(sa_column=Column(String(64), nullable=False))
     transaction_type: str = Field(sa_column=Column(String(4), nullable=False))
-    # None only for a claim refused on arrival (its clearinghouse is not configured).
+    # None only for a claim refused on arrival (its clearinghouse is not configured) or
+    # withdrawn before it arrived.
     usage_indicator: str | None = Field(default=None, sa_column=Column(String(1), nullable=True))
     # The W3C traceparent of the event that brought it (migration 0007): background jobs
     # continue the claim's trace from it.

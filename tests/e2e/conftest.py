@@ -27,6 +27,8 @@ WRONG_HOST_KEY_TENANT = "demo-bh-badkey"  # the same, pinning a host key that is
 # Sends to the sandbox too, but no program builds its cycle claims by itself: an operator
 # builds them (the console's Build claim).
 MANUAL_BUILD_TENANT = "demo-bh-manual"
+# Sends to the sandbox with a 30 s batch window: time for a claim to be asked back.
+HOLD_TENANT = "demo-bh-hold"
 HL7_PORT = free_port()  # the stays service's HL7 v2 ADT (MLLP) listener
 
 
@@ -44,9 +46,10 @@ def sandbox(tmp_path_factory: Any) -> Iterator[SandboxProcess]:
 
 @pytest.fixture(scope="session")
 def tenant_dir(tmp_path_factory: Any, sandbox: SandboxProcess) -> Path:
-    """The sample tenant; a copy of it whose policy bills LEFT_EARLY too; and three copies
-    sending to the sandbox over SFTP: one pinning the sandbox's host key, one another, and
-    one whose programs leave cycle claims to an operator's build."""
+    """The sample tenant; a copy of it whose policy bills LEFT_EARLY too; and four copies
+    sending to the sandbox over SFTP: one pinning the sandbox's host key, one another, one
+    whose programs leave cycle claims to an operator's build, and one with a 30 s batch
+    window."""
     folder: Path = tmp_path_factory.mktemp("tenants")
     text = (SAMPLES / "tenants" / "demo-bh.yaml").read_text()
     (folder / "demo-bh.yaml").write_text(text)
@@ -88,6 +91,10 @@ def tenant_dir(tmp_path_factory: Any, sandbox: SandboxProcess) -> Path:
     )
     manual = manual.replace("auto_build_on_cycle_close: true", "auto_build_on_cycle_close: false")
     (folder / f"{MANUAL_BUILD_TENANT}.yaml").write_text(own_hl7_sender(manual, "HARBOR_EHR_MB"))
+    hold = sandbox_tenant(
+        text, tenant_id=HOLD_TENANT, sender_id="HARBORHD", sandbox=sandbox, window_seconds=30
+    )
+    (folder / f"{HOLD_TENANT}.yaml").write_text(own_hl7_sender(hold, "HARBOR_EHR_HD"))
     return folder
 
 

@@ -27,7 +27,7 @@ from common.testing.scenarios import (
 )
 from common.testing.x12 import parse_interchange, pyx12_errors
 
-from .conftest import SFTP_TENANT
+from .conftest import HOLD_TENANT, SFTP_TENANT
 
 pytestmark = pytest.mark.e2e
 
@@ -38,8 +38,10 @@ WRITE = ("billing.claim.read", "billing.claim.write")
 FORCE = ("clinical.attendance.write", "clinical.attendance.write.force")
 
 
-def scoped(token: Callable[..., str], scopes: Sequence[str]) -> dict[str, str]:
-    return bearer(token(tenant=TENANT, scopes=list(scopes)))
+def scoped(
+    token: Callable[..., str], scopes: Sequence[str], tenant: str = TENANT
+) -> dict[str, str]:
+    return bearer(token(tenant=tenant, scopes=list(scopes)))
 
 
 async def claims_where(
@@ -95,11 +97,13 @@ async def payer_number(suite: Suite, token: Callable[..., str], claim_id: str) -
     return str(number)
 
 
-def sent_blocks(sandbox: SandboxProcess, pcn: str) -> list[tuple[str, list[list[str]]]]:
+def sent_blocks(
+    sandbox: SandboxProcess, pcn: str, tenant: str = TENANT
+) -> list[tuple[str, list[list[str]]]]:
     """Every claim block with CLM01 = ``pcn`` in the files the sandbox received, each with
     its file name, oldest file first (a void or replacement reuses the original's CLM01)."""
     found = []
-    for path in sorted(sandbox.inbound.glob(f"{TENANT}_*.x12")):
+    for path in sorted(sandbox.inbound.glob(f"{tenant}_*.x12")):
         block: list[list[str]] | None = None
         for segment in parse_interchange(path.read_text()).segments_list:
             if segment[0] == "CLM":
@@ -288,4 +292,67 @@ async def test_a_late_leave_on_a_submitted_stay_cycle_ends_in_a_replacement_file
     hi = "|".join("*".join(s) for s in corrected if s[0] == "HI")
     assert "BI:74:RD8:20260420-20260422" in hi  # the leave, as an occurrence span
     assert "BE:81:::3" in hi  # three nights away: non-covered days
+    assert pyx12_errors(sandbox.inbound / file_name) == []
+
+
+async def test_a_late_leave_before_the_claim_left_withdraws_it_and_one_original_goes_out(
+    suite: Suite, publish: Publish, token: Callable[..., str], sandbox: SandboxProcess
+) -> None:
+    """#10's race, end to end: the EHR tells of a leave a moment after the stay's claim
+    was submitted, while it waits out its batch window (30 s for this tenant). The gateway
+    withdraws it; the claims service rebuilds it as an original with the leave; the payer
+    gets that one claim, never the first version nor a void or replacement."""
+    run = uuid.uuid4().hex[:8]
+    stay_id = f"stay-{run}"
+    [submitted] = await run_stay(
+        claims_url=suite.url("claims"),
+        publish=publish,
+        bearer=lambda scopes: scoped(token, scopes, HOLD_TENANT),
+        tenant=HOLD_TENANT,
+        run=run,
+        program_id="residential",
+        admitted=date(2026, 4, 6),
+        admit_hour=10,
+        leaves=[],
+        discharged=date(2026, 4, 28),
+        discharge_status="01",
+        expected_claims=1,
+        until_sent=False,
+    )
+    assert (submitted["claim_version"], submitted["transmissions"]) == (1, [])
+    started = retarget(sample("ehr.stay.leave_started.v1"), HOLD_TENANT, f"{run}-loa")
+    started["data"].update(
+        stay_id=stay_id,
+        leave_id="loa",
+        start_date="2026-04-20",
+        reason="THERAPEUTIC",
+        expected_return_date=None,
+        note=None,
+    )
+    ended = retarget(sample("ehr.stay.leave_ended.v1"), HOLD_TENANT, f"{run}-loa-e")
+    ended["data"].update(stay_id=stay_id, leave_id="loa", return_date="2026-04-23")
+    await publish(started)
+    await publish(ended)
+
+    async def accepted() -> dict[str, Any] | None:
+        async with httpx.AsyncClient(base_url=suite.url("claims"), timeout=10) as api:
+            response = await api.get(
+                f"/v1/claims/{submitted['claim_id']}",
+                headers=scoped(token, READ, HOLD_TENANT),
+            )
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body if body["status"] == "ACCEPTED" else None
+
+    claim = await eventually(accepted, 120)
+    history = [(c["to_status"], c["reason_codes"]) for c in claim["status_history"]]
+    assert ("STALE", ["WITHDRAWN_BEFORE_SENDING"]) in history, history
+    assert claim["claim_version"] >= 2 and not claim["reversal_needed"]
+    assert [t["claim_version"] for t in claim["transmissions"]] == [claim["claim_version"]]
+
+    [(file_name, sent)] = sent_blocks(sandbox, submitted["patient_control_number"], HOLD_TENANT)
+    assert sent[0][5] == "86:A:1"  # admit through discharge: an original
+    assert ref(sent, "F8") is None
+    hi = "|".join("*".join(s) for s in sent if s[0] == "HI")
+    assert "BI:74:RD8:20260420-20260422" in hi  # the leave, as an occurrence span
     assert pyx12_errors(sandbox.inbound / file_name) == []

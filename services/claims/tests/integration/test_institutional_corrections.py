@@ -32,8 +32,11 @@ from contracts.envelope import CloudEvent
 from contracts.events import (
     CHARGES_RECORDED_V1,
     CLAIM_SUBMITTED_V1,
+    CLAIM_WITHDRAWAL_REQUESTED_V1,
     EDI_CLAIM_ACCEPTED_V1,
     EDI_CLAIM_REJECTED_V1,
+    EDI_CLAIM_TRANSMITTED_V1,
+    EDI_CLAIM_WITHDRAWAL_ANSWERED_V1,
     FACILITY_UPSERTED_V1,
     MEMBER_UPSERTED_V1,
     STAYS_STAY_ADMITTED_V1,
@@ -252,11 +255,56 @@ async def post(
     return await client.post(f"/v1/claims/{claim_id}/{action}", json=body, headers=bearer(token))
 
 
+async def transmitted(send: Send, claim: dict[str, Any], interchange: int) -> None:
+    """The gateway's word that the claim's version left in an interchange."""
+    await send(
+        EDI_CLAIM_TRANSMITTED_V1,
+        {
+            "claim_id": claim["claim_id"],
+            "claim_version": claim["claim_version"],
+            "patient_control_number": claim["patient_control_number"],
+            "clearinghouse_id": "local-dev",
+            "interchange_control_number": f"{interchange:09d}",
+            "group_control_number": str(interchange),
+            "transaction_set_control_number": "0001",
+            "file_name": f"{TENANT}_local-dev_837I_{interchange:09d}.x12",
+            "file_sha256": "0" * 64,
+            "transmitted_at": "2026-02-04T10:00:00Z",
+        },
+    )
+
+
+async def answer_withdrawal(
+    send: Send, claim: dict[str, Any], outcome: str, status: str
+) -> CloudEvent:
+    return await send(
+        EDI_CLAIM_WITHDRAWAL_ANSWERED_V1,
+        {
+            "claim_id": claim["claim_id"],
+            "claim_version": claim["claim_version"],
+            "patient_control_number": claim["patient_control_number"],
+            "outcome": outcome,
+            "submission_status": status,
+            "answered_at": "2026-02-04T10:00:01Z",
+        },
+    )
+
+
+async def withdrawal_requests(runtime: ServiceRuntime, claim_id: str) -> list[dict[str, Any]]:
+    async with runtime.sessionmaker() as session:
+        rows = await session.execute(
+            select(OUTBOX.c.payload)
+            .where(OUTBOX.c.event_type == CLAIM_WITHDRAWAL_REQUESTED_V1)
+            .order_by(OUTBOX.c.id)
+        )
+        return [p["data"] for (p,) in rows if p["data"]["claim_id"] == claim_id]
+
+
 async def billed_stay(
-    send: Send, client: httpx.AsyncClient, token: Token
+    send: Send, client: httpx.AsyncClient, token: Token, *, sent: bool = True
 ) -> tuple[str, str, dict[str, Any], dict[str, Any]]:
-    """The stay billed without a leave: January and February SUBMITTED at once.
-    Returns (stay id, member id, January, February)."""
+    """The stay billed without a leave: January and February SUBMITTED at once and, when
+    ``sent``, transmitted by the gateway. Returns (stay id, member id, January, February)."""
     run = uuid.uuid4().hex[:8]
     member_id, stay_id = f"m-{run}", f"stay-{run}"
     await send(MEMBER_UPSERTED_V1, member_data(member_id))
@@ -268,15 +316,18 @@ async def billed_stay(
     january, february = await stay_claims(client, token, stay_id)
     assert (january["status"], january["frequency_code"]) == ("SUBMITTED", "2")
     assert (february["status"], february["frequency_code"]) == ("SUBMITTED", "4")
+    if sent:
+        await transmitted(send, january, 101)
+        await transmitted(send, february, 101)
     return stay_id, member_id, january, february
 
 
 async def submitted_stay_with_a_late_leave(
-    send: Send, client: httpx.AsyncClient, token: Token
+    send: Send, client: httpx.AsyncClient, token: Token, *, sent: bool = True
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """The billed stay, then a leave 01-20 .. 01-23 recorded late, and the charges
     service's LOA day charges for it. Returns (stay id, January as first sent, February)."""
-    stay_id, member_id, january, february = await billed_stay(send, client, token)
+    stay_id, member_id, january, february = await billed_stay(send, client, token, sent=sent)
     corrected = {
         **stay_data(stay_id, member_id, 3, leaves=LATE_LEAVE, discharge=DISCHARGE),
         "correction_kind": "LEAVE_CHANGED",
@@ -302,6 +353,96 @@ async def submitted_stay_with_a_late_leave(
 
 def value_codes(message: dict[str, Any]) -> dict[str, Decimal]:
     return {v["code"]: Decimal(v["amount"]) for v in message["institutional"]["value_codes"]}
+
+
+# --------------------------------------------------------------------------- withdrawal
+
+
+async def test_a_claim_known_to_have_left_is_not_asked_back_from_the_gateway(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    _, january, _ = await submitted_stay_with_a_late_leave(send, client, token)
+    assert await withdrawal_requests(runtime, january["claim_id"]) == []
+    assert (await detail(client, token, january["claim_id"]))["reversal_needed"] is True
+
+
+async def test_a_claim_gone_stale_before_it_was_sent_is_asked_back_and_rebuilt_as_an_original(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    _, january, february = await submitted_stay_with_a_late_leave(send, client, token, sent=False)
+    claim_id = january["claim_id"]
+    [request] = await withdrawal_requests(runtime, claim_id)
+    assert request == {
+        "claim_id": claim_id,
+        "claim_version": 1,
+        "patient_control_number": january["patient_control_number"],
+        "clearinghouse_id": "local-dev",
+        "transaction_type": "837I",
+        "reason_codes": ["LEAVE_RECORDED"],
+    }
+    assert await withdrawal_requests(runtime, february["claim_id"]) == []  # not touched
+
+    # Until the gateway answers, no void or replacement is built for it.
+    for action in ("reverse", "replace"):
+        response = await post(client, token, claim_id, action, "leave recorded late")
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "CLAIM_WITHDRAWAL_PENDING"
+    assert len(await submitted(runtime, claim_id)) == 1
+
+    await answer_withdrawal(send, january, "WITHDRAWN", "WITHDRAWN")
+    rebuilt = await detail(client, token, claim_id)
+    assert (
+        rebuilt["status"],
+        rebuilt["claim_version"],
+        rebuilt["reversal_needed"],
+        rebuilt["frequency_code"],
+        rebuilt["patient_control_number"],
+    ) == ("SUBMITTED", 2, False, "2", january["patient_control_number"])
+    [first, second] = await submitted(runtime, claim_id)
+    assert (second["claim_version"], second["frequency_code"]) == (2, "2")
+    assert second["original_reference"] is None  # an original: the first never left
+    lines = second["institutional"]["service_lines"]
+    assert [(ln["revenue_code"], ln["units"]) for ln in lines] == [
+        ("1001", "19"),
+        ("0183", "3"),
+    ]
+    history = [
+        (c["from_status"], c["to_status"], c["reason_codes"]) for c in rebuilt["status_history"]
+    ]
+    stale_at = history.index(("SUBMITTED", "STALE", ["LEAVE_RECORDED"]))
+    assert history[stale_at + 1] == ("STALE", "STALE", ["WITHDRAWN_BEFORE_SENDING"])
+    assert [h[1] for h in history[stale_at + 2 :]] == ["READY", "SUBMITTED"]
+    assert first["claim_version"] == 1
+
+    # The same answer again (a redelivery under a new event id) changes nothing.
+    await answer_withdrawal(send, january, "WITHDRAWN", "WITHDRAWN")
+    again = await detail(client, token, claim_id)
+    assert (again["status"], again["claim_version"]) == ("SUBMITTED", 2)
+    assert len(again["status_history"]) == len(rebuilt["status_history"])
+    assert len(await submitted(runtime, claim_id)) == 2
+
+
+async def test_a_withdrawal_the_gateway_answers_too_late_leaves_the_claim_to_be_replaced(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    _, january, _ = await submitted_stay_with_a_late_leave(send, client, token, sent=False)
+    claim_id = january["claim_id"]
+    assert len(await withdrawal_requests(runtime, claim_id)) == 1
+
+    await answer_withdrawal(send, january, "TOO_LATE", "BATCHED")
+    stale = await detail(client, token, claim_id)
+    assert (stale["status"], stale["reversal_needed"], stale["claim_version"]) == (
+        "STALE",
+        True,
+        1,
+    )
+    last = stale["status_history"][-1]
+    assert (last["to_status"], last["reason_codes"]) == ("STALE", ["WITHDRAWAL_TOO_LATE"])
+    assert "BATCHED" in last["reason"]
+
+    response = await post(client, token, claim_id, "replace", "leave recorded late")
+    assert response.status_code == 200, response.text
+    assert (response.json()["claim_version"], response.json()["frequency_code"]) == (2, "7")
 
 
 async def test_a_late_leave_on_a_submitted_cycle_is_replaced_with_type_of_bill_digit_7(

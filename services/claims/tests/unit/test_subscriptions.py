@@ -22,6 +22,7 @@ def test_claims_consumes_charges_ehr_records_stay_events_and_edi_acknowledgments
         "edi.claim.accepted.v1",
         "edi.claim.rejected.v1",
         "edi.claim.transmitted.v1",
+        "edi.claim.withdrawal_answered.v1",
         "ehr.facility.upserted.v1",
         "ehr.member.upserted.v1",
         "ehr.provider.upserted.v1",

@@ -207,10 +207,11 @@ async def run_stay(
     expected_claims: int,
     payer_id: str = "acme-commercial",
     within_seconds: float = 120,
+    until_sent: bool = True,
 ) -> list[dict[str, Any]]:
     """A stay told by the EHR feed (member, facility, admission, leaves, discharge unless
     ``discharged`` is None: still in house) and returns once its ``expected_claims`` cycle
-    claims are transmitted or rejected."""
+    claims are transmitted or rejected (``until_sent``), or as soon as they are submitted."""
     member_id, stay_id = f"m-{run}", f"stay-{run}"
     member = member_event(tenant, member_id, f"{run}-m", payer_id=payer_id, diagnoses=["F332"])
     member["data"]["program_enrollments"] = [
@@ -264,7 +265,10 @@ async def run_stay(
             listed = await api.get("/v1/claims", params={"stay_id": stay_id}, headers=reader)
             items: list[dict[str, Any]] = listed.json().get("items", [])
             done = len(items) == expected_claims and all(
-                c.get("transmissions") or c["status"] == "REJECTED" for c in items
+                c.get("transmissions") or c["status"] == "REJECTED"
+                if until_sent
+                else c["status"] == "SUBMITTED"
+                for c in items
             )
             return items if done else None
 

@@ -837,6 +837,8 @@ class CycleClaim:
     # built for them then.
     released: bool = False
     superseded_by: str | None = None
+    # The submitted version asked back from the gateway, until it answers.
+    withdrawal_requested: int | None = None
 
     @property
     def key(self) -> ClaimKey:

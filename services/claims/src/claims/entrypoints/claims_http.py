@@ -1051,7 +1051,8 @@ def build_claims_router(deps: ClaimsDependencies) -> APIRouter:
             {
                 404: "CLAIM_NOT_FOUND",
                 409: "CLAIM_NOT_REVERSIBLE (wrong status; a REJECTED claim is rebuilt instead), "
-                "UNKNOWN_PAYER",
+                "CLAIM_WITHDRAWAL_PENDING (the gateway was asked not to send it and has not "
+                "answered yet), UNKNOWN_PAYER",
                 422: "REASON_REQUIRED, REASON_TOO_LONG",
             }
         ),
@@ -1083,8 +1084,9 @@ def build_claims_router(deps: ClaimsDependencies) -> APIRouter:
             {
                 404: "CLAIM_NOT_FOUND",
                 409: "CLAIM_NOT_REPLACEABLE (wrong status; a REJECTED claim is rebuilt instead), "
-                "NOTHING_CHANGED (it would bill what was sent), NOTHING_TO_REPLACE (nothing "
-                "billable is left: reverse it), CYCLE_NOT_READY, UNKNOWN_PAYER",
+                "CLAIM_WITHDRAWAL_PENDING, NOTHING_CHANGED (it would bill what was sent), "
+                "NOTHING_TO_REPLACE (nothing billable is left: reverse it), CYCLE_NOT_READY, "
+                "UNKNOWN_PAYER",
                 422: "REASON_REQUIRED, REASON_TOO_LONG, REPLACEMENT_NOT_CLEAN (with the scrub "
                 "issues; nothing changed)",
             }

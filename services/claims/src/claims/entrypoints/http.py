@@ -45,6 +45,7 @@ DOMAIN_STATUSES: dict[str, int] = {
     # Corrections after submission (#5).
     "CLAIM_NOT_REVERSIBLE": 409,
     "CLAIM_NOT_REPLACEABLE": 409,
+    "CLAIM_WITHDRAWAL_PENDING": 409,
     "CLAIM_ALREADY_REBUILT": 409,
     "NOTHING_CHANGED": 409,
     "NOTHING_TO_REPLACE": 409,

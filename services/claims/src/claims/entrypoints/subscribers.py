@@ -28,9 +28,11 @@ from claims.domain.projections import (
 )
 from claims.service_layer.dependencies import ClaimsDependencies
 from claims.service_layer.institutional_claims import (
+    WithdrawalAnswer,
     apply_facility_upsert,
     apply_stay_charged,
     apply_stay_update,
+    apply_withdrawal_answer,
 )
 from claims.service_layer.professional_claims import (
     apply_member_upsert,
@@ -46,6 +48,7 @@ from contracts.events import (
     EDI_CLAIM_ACCEPTED_V1,
     EDI_CLAIM_REJECTED_V1,
     EDI_CLAIM_TRANSMITTED_V1,
+    EDI_CLAIM_WITHDRAWAL_ANSWERED_V1,
     FACILITY_UPSERTED_V1,
     MEMBER_UPSERTED_V1,
     PROVIDER_UPSERTED_V1,
@@ -63,11 +66,13 @@ from contracts.events import (
     EdiClaimAccepted,
     EdiClaimRejected,
     EdiClaimTransmitted,
+    EdiClaimWithdrawalAnswered,
     FacilityUpserted,
     MemberUpserted,
     ProviderUpserted,
     StayCharged,
     StayState,
+    WithdrawalOutcome,
     data_model_for,
 )
 
@@ -228,12 +233,23 @@ def _handlers(deps: ClaimsDependencies) -> dict[str, EventHandler]:
         facility = _facility(_data(ctx, FacilityUpserted))
         await apply_facility_upsert(ctx.uow, deps, ctx.tenant_id, facility, _stamp(ctx))
 
+    async def on_withdrawal_answered(ctx: HandlerContext) -> None:
+        data = _data(ctx, EdiClaimWithdrawalAnswered)
+        answer = WithdrawalAnswer(
+            claim_id=data.claim_id,
+            claim_version=data.claim_version,
+            withdrawn=data.outcome is WithdrawalOutcome.WITHDRAWN,
+            submission_status=data.submission_status,
+        )
+        await apply_withdrawal_answer(ctx.uow, deps, ctx.tenant_id, answer)
+
     return {
         MEMBER_UPSERTED_V1: on_member_upserted,
         PROVIDER_UPSERTED_V1: on_provider_upserted,
         CHARGES_RECORDED_V1: on_charges_recorded,
         STAY_CHARGED_V1: on_stay_charged,
         FACILITY_UPSERTED_V1: on_facility_upserted,
+        EDI_CLAIM_WITHDRAWAL_ANSWERED_V1: on_withdrawal_answered,
         STAYS_STAY_ADMITTED_V1: on_stay_changed,
         STAYS_STAY_LEAVE_STARTED_V1: on_stay_changed,
         STAYS_STAY_LEAVE_ENDED_V1: on_stay_changed,

@@ -88,7 +88,13 @@ from common.errors import DomainError
 from common.leases import try_lock
 from common.logging import get_logger
 from common.tenants import TenantNotConfigured
-from contracts.events import CLAIM_STATUS_CHANGED_V1, CLAIM_SUBMITTED_V1
+from contracts.events import (
+    CLAIM_STATUS_CHANGED_V1,
+    CLAIM_SUBMITTED_V1,
+    CLAIM_WITHDRAWAL_REQUESTED_V1,
+    ClaimWithdrawalRequested,
+    TransactionType,
+)
 from contracts.tenant import BillingPeriod, InstitutionalBillingVersion, TenantConfig
 from contracts.tenant.effective_dating import ConfigLookupError
 
@@ -110,6 +116,7 @@ class BuildReason:
     CONTEXT_EDITED = "CONTEXT_EDITED"
     MEMBER_CHANGED = "MEMBER_CHANGED"
     FACILITY_CHANGED = "FACILITY_CHANGED"
+    WITHDRAWN = "WITHDRAWN"  # the gateway withdrew the STALE version before sending it
 
 
 # --------------------------------------------------------------------------- refusals
@@ -900,6 +907,123 @@ async def _mark_stale(
         reversal_needed=reversal,
         reason_codes=list(codes),
     )
+    if reversal and previous is ClaimStatus.SUBMITTED:
+        await _request_withdrawal(uow, facts, claim, codes)
+
+
+async def _request_withdrawal(
+    uow: UnitOfWork, facts: StayFacts, claim: CycleClaim, codes: Sequence[str]
+) -> None:
+    """A submitted version that went STALE before we heard it was sent is asked back
+    from the gateway (``claims.claim.withdrawal_requested.v1``): still waiting for its
+    batch, it is never sent and the claim is rebuilt as an original
+    (:func:`apply_withdrawal_answer`), instead of reaching the payer only to be voided.
+    Until the gateway answers, no void or replacement is built for it."""
+    sent = await ClaimRepository(uow.session).transmissions(facts.tenant_id, [claim.claim_id])
+    if any(t.claim_version == claim.version for t in sent.get(claim.claim_id, [])):
+        return  # it left in an interchange: only a void or a replacement reaches it now
+    try:
+        clearinghouse_id = facts.tenant.clearinghouse_for_payer(claim.payer_id).id
+    except ConfigLookupError:
+        log.warning("cycle_claim_withdrawal_not_requested", claim_id=claim.claim_id)
+        return
+    claim.withdrawal_requested = claim.version
+    await InstitutionalRepository(uow.session).update_cycle_claim(facts.tenant_id, claim)
+    uow.publish(
+        type=CLAIM_WITHDRAWAL_REQUESTED_V1,
+        tenant_id=facts.tenant_id,
+        subject=claim.claim_id,
+        data=ClaimWithdrawalRequested(
+            claim_id=claim.claim_id,
+            claim_version=claim.version,
+            patient_control_number=claim.patient_control_number,
+            clearinghouse_id=clearinghouse_id,
+            transaction_type=TransactionType.INSTITUTIONAL,
+            reason_codes=list(codes),
+        ),
+    )
+    log.info(
+        "cycle_claim_withdrawal_requested",
+        claim_id=claim.claim_id,
+        claim_version=claim.version,
+        clearinghouse_id=clearinghouse_id,
+    )
+
+
+@dataclass(frozen=True)
+class WithdrawalAnswer:
+    """The gateway's word on a withdrawal request (``edi.claim.withdrawal_answered.v1``)."""
+
+    claim_id: str
+    claim_version: int
+    withdrawn: bool
+    submission_status: str
+
+
+async def apply_withdrawal_answer(
+    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, answer: WithdrawalAnswer
+) -> None:
+    """Withdrawn: the version never left, so the claim is no longer waiting for a
+    reversal; it is rebuilt as an original (a new version, the same claim and number) and
+    submitted as the tenant submits. Too late: it is in an interchange, and stays STALE
+    for a void or a replacement, now allowed. Either way the claim's history says so. An
+    answer about another version than the one asked back (a repeat) changes nothing."""
+    repository = InstitutionalRepository(uow.session)
+    found = await repository.get_cycle_claim(tenant_id, answer.claim_id)
+    if found is None:
+        if await repository.transaction_type(tenant_id, answer.claim_id) is None:
+            raise UnknownClaim(answer.claim_id)
+        # Only cycle claims are asked back (an 837P goes STALE only by an operator's
+        # forced change, and stays for a void or a replacement).
+        log.warning("withdrawal_answer_not_for_a_cycle_claim", claim_id=answer.claim_id)
+        return
+    await repository.lock_stay(tenant_id, found.stay_id)
+    claim = await repository.get_cycle_claim(tenant_id, answer.claim_id, for_update=True)
+    assert claim is not None
+    if claim.withdrawal_requested != answer.claim_version:
+        log.info(
+            "cycle_claim_withdrawal_answer_ignored",
+            claim_id=claim.claim_id,
+            claim_version=claim.version,
+            answered_version=answer.claim_version,
+        )
+        return
+    claim.withdrawal_requested = None
+    withdrawn = (
+        answer.withdrawn
+        and claim.status is ClaimStatus.STALE
+        and claim.reversal_needed
+        and claim.version == answer.claim_version
+    )
+    if withdrawn:
+        code, why = (
+            "WITHDRAWN_BEFORE_SENDING",
+            "the gateway withdrew it before sending it: rebuilt as an original",
+        )
+        claim.reversal_needed = False
+    else:
+        code, why = (
+            "WITHDRAWAL_TOO_LATE",
+            f"the gateway could not withdraw it ({answer.submission_status}): void or replace it",
+        )
+    await repository.update_cycle_claim(tenant_id, claim)
+    await ClaimRepository(uow.session).add_status_change(
+        tenant_id,
+        claim.claim_id,
+        claim.version,
+        claim.status,
+        claim.status,
+        reason_codes=[code],
+        reason=why,
+    )
+    log.info(
+        "cycle_claim_withdrawn" if withdrawn else "cycle_claim_withdrawal_too_late",
+        claim_id=claim.claim_id,
+        claim_version=answer.claim_version,
+        submission_status=answer.submission_status,
+    )
+    if withdrawn and _configured(deps, tenant_id):
+        await reconcile_stay(uow, deps, tenant_id, claim.stay_id, Trigger(BuildReason.WITHDRAWN))
 
 
 async def _cancel(uow: UnitOfWork, facts: StayFacts, claim: CycleClaim, why: str) -> None:
@@ -1340,6 +1464,15 @@ async def _cycle_claim_to_correct(
         reversal_needed=claim.reversal_needed,
         stale_from=stale_from if claim.status is ClaimStatus.STALE else None,
     )
+    if claim.withdrawal_requested is not None:
+        raise ClaimRuleViolation(
+            "CLAIM_WITHDRAWAL_PENDING",
+            "the gateway was asked not to send this claim and has not answered yet: if it "
+            "withdraws it, the claim is rebuilt as an original and needs no void or "
+            "replacement; try again when it has answered",
+            claim_id=claim_id,
+            claim_version=claim.withdrawal_requested,
+        )
     return claim
 
 

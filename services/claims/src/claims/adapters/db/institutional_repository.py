@@ -248,6 +248,7 @@ def _cycle_claim(row: RowMapping) -> CycleClaim:
         edits=edits_from_json(row["institutional_edits"]),
         released=row["released"],
         superseded_by=row["superseded_by"],
+        withdrawal_requested=row["withdrawal_requested_version"],
     )
 
 
@@ -409,6 +410,7 @@ class InstitutionalRepository:
             "institutional_edits": edits_json(claim.edits),
             "released": claim.released,
             "superseded_by": claim.superseded_by,
+            "withdrawal_requested_version": claim.withdrawal_requested,
             "updated_at": func.now(),
         }
         if total_charge is not None:

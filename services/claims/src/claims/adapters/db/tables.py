@@ -371,6 +371,9 @@ class ClaimRow(ClaimsTable, table=True):
         sa_column=Column(Boolean, nullable=False, server_default=text("false")),
     )
     superseded_by: str | None = _text(64, nullable=True)
+    # The submitted version asked back from the gateway (it went STALE before it was
+    # sent), until the gateway answers (migration 0009).
+    withdrawal_requested_version: int | None = Field(default=None, sa_column=Column(Integer))
     created_at: datetime | None = _created_at()
     updated_at: datetime | None = _updated_at()
 

@@ -13,9 +13,11 @@ from pydantic import Field
 from common.asyncapi import DEFAULT_FOLDER, SERVICES, ServiceContract, load_contracts, main
 from contracts.events import (
     CLAIM_SUBMITTED_V1,
+    CLAIM_WITHDRAWAL_REQUESTED_V1,
     EDI_CLAIM_ACCEPTED_V1,
     EDI_CLAIM_REJECTED_V1,
     EDI_CLAIM_TRANSMITTED_V1,
+    EDI_CLAIM_WITHDRAWAL_ANSWERED_V1,
     ClaimSubmitted,
 )
 
@@ -63,12 +65,14 @@ def test_the_gateway_receives_what_it_registers_and_sends_what_it_produces() -> 
     assert document["asyncapi"] == "3.0.0"
     operations = document["operations"]
     assert {k for k, op in operations.items() if op["action"] == "receive"} == {
-        f"receive.{CLAIM_SUBMITTED_V1}"
+        f"receive.{CLAIM_SUBMITTED_V1}",
+        f"receive.{CLAIM_WITHDRAWAL_REQUESTED_V1}",
     }
     assert {k for k, op in operations.items() if op["action"] == "send"} == {
         f"send.{EDI_CLAIM_ACCEPTED_V1}",
         f"send.{EDI_CLAIM_REJECTED_V1}",
         f"send.{EDI_CLAIM_TRANSMITTED_V1}",
+        f"send.{EDI_CLAIM_WITHDRAWAL_ANSWERED_V1}",
         "deadLetter",
     }
     channel = document["channels"][CLAIM_SUBMITTED_V1]

@@ -43,7 +43,9 @@ from contracts.events import (
     CHARGES_RECORDED_V1,
     CLAIM_STATUS_CHANGED_V1,
     CLAIM_SUBMITTED_V1,
+    CLAIM_WITHDRAWAL_REQUESTED_V1,
     EDI_CLAIM_REJECTED_V1,
+    EDI_CLAIM_WITHDRAWAL_ANSWERED_V1,
     FACILITY_UPSERTED_V1,
     MEMBER_UPSERTED_V1,
     STAY_CHARGED_V1,
@@ -769,6 +771,69 @@ async def test_a_late_discharge_on_a_submitted_claim_marks_it_for_reverse_and_re
         if c["status"] == "STALE"
     ]
     assert change["reason_codes"] == ["DISCHARGE_RECORDED"]
+
+
+async def test_a_late_discharge_before_the_claims_left_withdraws_them_and_cancels_the_gone_month(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    """The EHR's discharge reaches claims after the stay's in-house months were built and
+    submitted from its days (the CI race of the tenth session): both are asked back; once
+    withdrawn, January is rebuilt as the only claim (admit through discharge, digit 1) and
+    February, whose days are gone, is cancelled, never sent."""
+    run = run_id()
+    member_id, stay_id = f"m-{run}", f"stay-{run}"
+    await known_member_and_facility(send, member_id)
+    await send(STAYS_STAY_ADMITTED_V1, stay_data(stay_id, member_id, 1))
+    charges = [day_charge(stay_id, member_id, d) for d in days("2026-01-10", "2026-02-28")]
+    await send(CHARGES_RECORDED_V1, recorded(charges))
+    january, february = await stay_claims(client, token, stay_id)
+    assert [(c["status"], c["frequency_code"]) for c in (january, february)] == [
+        ("SUBMITTED", "2"),
+        ("SUBMITTED", "3"),
+    ]
+
+    late = stay_data(stay_id, member_id, 2, discharge=("2026-01-25", 9, "01"))
+    await send(STAYS_STAY_DISCHARGED_V1, late)
+    requests = {
+        c["claim_id"]: await outbox(runtime, CLAIM_WITHDRAWAL_REQUESTED_V1, c["claim_id"])
+        for c in (january, february)
+    }
+    assert {k: [r["reason_codes"] for r in v] for k, v in requests.items()} == {
+        january["claim_id"]: [["DISCHARGE_RECORDED"]],
+        february["claim_id"]: [["STAY_DAYS_GONE", "DISCHARGE_RECORDED"]],
+    }
+    # The charges service voids the days from the discharge day on, from stay version 2.
+    gone_days = [
+        {**day_charge(stay_id, member_id, d, version=2, stay_version=2), "status": "VOID"}
+        for d in days("2026-01-25", "2026-02-28")
+    ]
+    await send(CHARGES_RECORDED_V1, recorded(gone_days, change="VOIDED"))
+    await send(STAY_CHARGED_V1, stay_charged(stay_id, 2))
+    for claim in (february, january):
+        await send(
+            EDI_CLAIM_WITHDRAWAL_ANSWERED_V1,
+            {
+                "claim_id": claim["claim_id"],
+                "claim_version": 1,
+                "patient_control_number": claim["patient_control_number"],
+                "outcome": "WITHDRAWN",
+                "submission_status": "WITHDRAWN",
+                "answered_at": "2026-02-01T10:00:00Z",
+            },
+        )
+
+    by_id = {c["claim_id"]: c for c in await stay_claims(client, token, stay_id)}
+    rebuilt, gone = by_id[january["claim_id"]], by_id[february["claim_id"]]
+    assert (rebuilt["status"], rebuilt["claim_version"], rebuilt["frequency_code"]) == (
+        "SUBMITTED",
+        2,
+        "1",
+    )
+    assert (rebuilt["period_from"], rebuilt["period_to"]) == ("2026-01-10", "2026-01-25")
+    assert gone["status"] == "CANCELLED"
+    assert len(await outbox(runtime, CLAIM_SUBMITTED_V1, february["claim_id"])) == 1
+    [_, again] = await outbox(runtime, CLAIM_SUBMITTED_V1, january["claim_id"])
+    assert (again["claim_version"], again["original_reference"]) == (2, None)
 
 
 # --------------------------------------------------------------------------- blocking, API

@@ -211,7 +211,8 @@ async def run_stay(
 ) -> list[dict[str, Any]]:
     """A stay told by the EHR feed (member, facility, admission, leaves, discharge unless
     ``discharged`` is None: still in house) and returns once its ``expected_claims`` cycle
-    claims are transmitted or rejected (``until_sent``), or as soon as they are submitted."""
+    claims are transmitted or rejected (``until_sent``), or as soon as they are submitted.
+    Claims cancelled on the way (never sent) are not counted nor returned."""
     member_id, stay_id = f"m-{run}", f"stay-{run}"
     member = member_event(tenant, member_id, f"{run}-m", payer_id=payer_id, diagnoses=["F332"])
     member["data"]["program_enrollments"] = [
@@ -263,7 +264,11 @@ async def run_stay(
 
         async def settled() -> list[dict[str, Any]] | None:
             listed = await api.get("/v1/claims", params={"stay_id": stay_id}, headers=reader)
-            items: list[dict[str, Any]] = listed.json().get("items", [])
+            # A claim cancelled (its days gone, e.g. withdrawn after a discharge that came
+            # late) is never sent: not one of the stay's claims.
+            items: list[dict[str, Any]] = [
+                c for c in listed.json().get("items", []) if c["status"] != "CANCELLED"
+            ]
             done = len(items) == expected_claims and all(
                 c.get("transmissions") or c["status"] == "REJECTED"
                 if until_sent

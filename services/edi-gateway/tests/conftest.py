@@ -1,13 +1,17 @@
 """Fixtures of the edi-gateway tests: a migrated schema of the module's own, its engine,
-and a started runtime (no subscriptions yet) with an HTTP client on its app."""
+and a started runtime (no subscriptions yet) with an HTTP client on its app; a broker
+channel of the module's own and a queue of it bound to the gateway's outbound events."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
 
+import aio_pika
 import httpx
 import pytest
+import pytest_asyncio
+from aio_pika.abc import AbstractChannel, AbstractQueue
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from common.db import create_engine, create_sessionmaker
@@ -70,3 +74,25 @@ async def client(runtime: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=runtime.create_app())
     async with httpx.AsyncClient(transport=transport, base_url="http://edi-gateway") as client:
         yield client
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def channel(rcm_amqp_url: str) -> AsyncIterator[AbstractChannel]:
+    connection = await aio_pika.connect(rcm_amqp_url)
+    async with connection:
+        yield await connection.channel()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def edi_out(
+    channel: AbstractChannel,
+    topology: Topology,
+    runtime: ServiceRuntime,
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[AbstractQueue]:
+    """A queue of the test module's own bound to the gateway's outbound events."""
+    exchange = await channel.get_exchange(topology.events_exchange, ensure=False)
+    name = request.module.__name__.rpartition(".")[2]
+    queue = await channel.declare_queue(f"{topology.prefix}{name}-out", exclusive=True)
+    await queue.bind(exchange, routing_key="edi.claim.#")
+    yield queue

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
-import pytest_asyncio
 from aio_pika.abc import AbstractChannel
 from prometheus_client import REGISTRY
 from sqlalchemy import text
@@ -57,13 +55,6 @@ def settings(
         edi_batch_poll_seconds=0.3,
         edi_ack_poll_seconds=0.3,
     )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def channel(rcm_amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    connection = await aio_pika.connect(rcm_amqp_url)
-    async with connection:
-        yield await connection.channel()
 
 
 async def send_claims(

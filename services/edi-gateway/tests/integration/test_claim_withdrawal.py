@@ -6,14 +6,12 @@ request is answered with edi.claim.withdrawal_answered.v1."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
-import pytest_asyncio
 from aio_pika.abc import AbstractChannel, AbstractQueue
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -63,24 +61,6 @@ def settings(
         edi_local_root=local_root,
         edi_batch_poll_seconds=0.5,
     )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def channel(rcm_amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    connection = await aio_pika.connect(rcm_amqp_url)
-    async with connection:
-        yield await connection.channel()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def edi_out(
-    channel: AbstractChannel, topology: Topology, runtime: ServiceRuntime
-) -> AsyncIterator[AbstractQueue]:
-    """A queue of the test's own bound to the gateway's outbound events."""
-    exchange = await channel.get_exchange(topology.events_exchange, ensure=False)
-    queue = await channel.declare_queue(f"{topology.prefix}edi-withdrawal-out", exclusive=True)
-    await queue.bind(exchange, routing_key="edi.claim.#")
-    yield queue
 
 
 async def answer_to(edi_out: AbstractQueue, claim: dict[str, Any]) -> dict[str, Any]:

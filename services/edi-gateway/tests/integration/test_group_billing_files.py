@@ -7,11 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 import pytest_asyncio
@@ -46,24 +45,6 @@ def settings(
         edi_local_root=local_root,
         edi_batch_poll_seconds=0.5,
     )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def channel(rcm_amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    connection = await aio_pika.connect(rcm_amqp_url)
-    async with connection:
-        yield await connection.channel()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def edi_out(
-    channel: AbstractChannel, topology: Topology, runtime: ServiceRuntime
-) -> AsyncIterator[AbstractQueue]:
-    """A queue of the test's own bound to the gateway's outbound events."""
-    exchange = await channel.get_exchange(topology.events_exchange, ensure=False)
-    queue = await channel.declare_queue(f"{topology.prefix}edi-it-out", exclusive=True)
-    await queue.bind(exchange, routing_key="edi.claim.#")
-    yield queue
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -6,11 +6,10 @@ ones. pyx12 checks every file; the reader takes its delimiters from the ISA."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
 import pytest_asyncio
@@ -45,23 +44,6 @@ def settings(
         edi_local_root=local_root,
         edi_batch_poll_seconds=0.5,
     )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def channel(rcm_amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    connection = await aio_pika.connect(rcm_amqp_url)
-    async with connection:
-        yield await connection.channel()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def edi_out(
-    channel: AbstractChannel, topology: Topology, runtime: ServiceRuntime
-) -> AsyncIterator[AbstractQueue]:
-    exchange = await channel.get_exchange(topology.events_exchange, ensure=False)
-    queue = await channel.declare_queue(f"{topology.prefix}edi-837i-out", exclusive=True)
-    await queue.bind(exchange, routing_key="edi.claim.#")
-    yield queue
 
 
 def read(local_root: Path, file_name: str) -> tuple[Path, Interchange]:

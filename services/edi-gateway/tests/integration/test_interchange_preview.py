@@ -6,14 +6,12 @@ claims, sent for real afterwards, go out in a file with the same claim segments.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import httpx
 import pytest
-import pytest_asyncio
 from aio_pika.abc import AbstractChannel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -55,13 +53,6 @@ def settings(
         edi_local_root=local_root,
         edi_batch_poll_seconds=0.5,
     )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def channel(rcm_amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    connection = await aio_pika.connect(rcm_amqp_url)
-    async with connection:
-        yield await connection.channel()
 
 
 async def preview(

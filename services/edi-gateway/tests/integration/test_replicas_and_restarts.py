@@ -10,9 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import aio_pika
 import pytest
-import pytest_asyncio
 from aio_pika.abc import AbstractChannel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -49,13 +47,6 @@ def settings(
         edi_local_root=local_root,
         edi_batch_poll_seconds=0.25,
     )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def channel(rcm_amqp_url: str) -> AsyncIterator[AbstractChannel]:
-    connection = await aio_pika.connect(rcm_amqp_url)
-    async with connection:
-        yield await connection.channel()
 
 
 @asynccontextmanager

@@ -27,9 +27,10 @@ What it does, in one run (a fresh database ``rcm_bench_<hex>`` and broker prefix
    ``close_cycles_due`` and each stay's reconcile build it) or, when the month has
    already ended as here, as soon as its charges are in. The benchmark's tenant turns
    ``auto_build_on_cycle_close`` off for the program, so closed cycles wait with every day
-   charge READY, and the close is the operator's "Build claim"
-   (``POST /v1/stays/{id}/claims/build``, the same ``reconcile_stay`` the time-driven
-   close runs) for every stay at once. Measured until every 837I claim has its 999/277CA.
+   charge READY, and the close is the operator's "Build claim" for every stay at once
+   (``POST /v1/stays/claims/build``, ``--stays-per-request`` stays a request, two requests
+   at a time; the same ``reconcile_stay`` the time-driven close runs, the same chunks of
+   ``STAYS_PER_TRANSACTION`` stays). Measured until every 837I claim has its 999/277CA.
 6. pyx12 on the largest 837I file the sandbox received (claims/s), and the ratios.
 
 Nothing asserts a timing; it exits 1 when a claim is missing or rejected."""
@@ -661,7 +662,12 @@ async def group_latencies(db: Db, window: float, figures: Figures) -> None:
 
 
 async def cycle_close(
-    db: Db, suite: Suite, residents: Sequence[Resident], within: float, figures: Figures
+    db: Db,
+    suite: Suite,
+    residents: Sequence[Resident],
+    within: float,
+    figures: Figures,
+    stays_per_request: int,
 ) -> None:
     writer = bearer(CLAIM_WRITER)
     failures: list[str] = []
@@ -669,21 +675,33 @@ async def cycle_close(
     t0 = datetime.now(UTC)
     started = time.monotonic()
     async with httpx.AsyncClient(
-        base_url=suite.url("claims"), timeout=120, limits=httpx.Limits(max_connections=8)
+        base_url=suite.url("claims"), timeout=600, limits=httpx.Limits(max_connections=8)
     ) as api:
 
-        def build(stay_id: str) -> Callable[[], Awaitable[None]]:
+        def build(stay_ids: list[str]) -> Callable[[], Awaitable[None]]:
             async def job() -> None:
                 # As an operator would: a dropped connection or a 5xx is tried again.
                 for attempt in range(1, 6):
                     try:
-                        answer = await api.post(f"/v1/stays/{stay_id}/claims/build", headers=writer)
+                        if len(stay_ids) == 1 and stays_per_request == 1:
+                            answer = await api.post(
+                                f"/v1/stays/{stay_ids[0]}/claims/build", headers=writer
+                            )
+                        else:
+                            answer = await api.post(
+                                "/v1/stays/claims/build",
+                                json={"stay_ids": stay_ids},
+                                headers=writer,
+                            )
                     except httpx.TransportError as exc:
-                        outcome = f"{stay_id}: {type(exc).__name__}"
+                        outcome = f"{stay_ids[0]}..: {type(exc).__name__}"
                     else:
                         if answer.status_code < 300:
+                            if stays_per_request > 1:
+                                failed = [r for r in answer.json()["results"] if r["error"]]
+                                failures.extend(f"{r['stay_id']}: {r['error']}" for r in failed)
                             return
-                        outcome = f"{stay_id}: {answer.status_code} {answer.text[:200]}"
+                        outcome = f"{stay_ids[0]}..: {answer.status_code} {answer.text[:200]}"
                         if answer.status_code < 500:
                             break
                     retried.append(outcome)
@@ -692,13 +710,22 @@ async def cycle_close(
 
             return job
 
-        await run_bounded([build(r.stay_id) for r in residents], concurrency=4)
+        stay_ids = [r.stay_id for r in residents]
+        batches = [
+            stay_ids[i : i + stays_per_request] for i in range(0, len(stay_ids), stays_per_request)
+        ]
+        await run_bounded(
+            [build(b) for b in batches], concurrency=4 if stays_per_request == 1 else 2
+        )
     figures.cycle_requests = time.monotonic() - started
     if retried:
         say(f"    {len(retried)} build request(s) tried again, the first: {retried[0]}")
     if failures:
         say(f"    {len(failures)} build request(s) failed, the first: {failures[0]}")
-    say(f"    {len(residents):,} build requests answered in {figures.cycle_requests:.1f} s")
+    say(
+        f"    {len(residents):,} stays built by requests of {stays_per_request}, answered in "
+        f"{figures.cycle_requests:.1f} s"
+    )
     figures.build_failures = len(failures)
     expected = len(residents) - len(failures)
 
@@ -812,8 +839,8 @@ def print_figures(
         f"x {profile.days} days, batch window {window} s"
     )
     say("-" * 78)
-    say("cycle close (trigger: POST /v1/stays/{id}/claims/build for every stay; no clock")
-    say("setting exists for the services: see the module docstring)")
+    say("cycle close (trigger: the operator's build of every stay, POST /v1/stays/claims/build;")
+    say("no clock setting exists for the services: see the module docstring)")
     claims_rate = figures.cycle_claims / figures.cycle_wall
     charges_rate = figures.cycle_day_charges / figures.cycle_wall
     say(f"  wall time, close -> last 999/277CA   {figures.cycle_wall:8.2f} s")
@@ -914,7 +941,16 @@ def main() -> int:
         action="store_true",
         help="the services' pools skip the round trip that tests a connection before use",
     )
+    parser.add_argument(
+        "--stays-per-request",
+        type=int,
+        default=250,
+        help="stays in one POST /v1/stays/claims/build (1: one POST "
+        "/v1/stays/{id}/claims/build per stay, as before the eleventh session)",
+    )
     args = parser.parse_args()
+    if not 1 <= args.stays_per_request <= 500:
+        parser.error("--stays-per-request must be 1 to 500")
     base = PROFILES[args.profile]
     profile = Profile(
         residents=args.residents or base.residents,
@@ -1028,7 +1064,7 @@ async def bench(profile: Profile, args: argparse.Namespace) -> int:
             say(f"==> ANALYZE, as autovacuum would have by month-end: {took:.1f} s")
         figures.note_load("close")
         say("==> cycle close: 'Build claim' on every stay")
-        await cycle_close(db, suite, residents, args.timeout, figures)
+        await cycle_close(db, suite, residents, args.timeout, figures, args.stays_per_request)
         figures.rejected += int(
             await db.value(
                 "SELECT count(*) FROM claims.claim WHERE transaction_type = '837P' "

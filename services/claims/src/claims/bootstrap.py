@@ -76,6 +76,7 @@ def build_runtime(
         if settings.edi_gateway_url is None
         else HttpEdiPreview(settings.edi_gateway_url, transport=edi_transport),
         control_numbers=control_numbers,
+        stays_per_transaction=settings.stays_per_transaction,
     )
     runtime = ServiceRuntime(
         settings=settings,

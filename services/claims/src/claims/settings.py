@@ -21,3 +21,11 @@ class ClaimsSettings(ServiceSettings):
         "(one replica checks at a time).",
     )
     cycle_close_batch_size: int = Field(default=200, ge=1, le=5000)
+    stays_per_transaction: int = Field(
+        default=50,
+        ge=1,
+        le=500,
+        description="Stays built in one transaction by the cycle-close check and by a "
+        "build of many stays (their locks and facts taken in a few statements); a chunk that "
+        "fails is done again stay by stay.",
+    )

@@ -11,7 +11,11 @@ import pytest
 
 from claims.adapters.db.control_numbers import CountersApart
 from claims.domain.code_sets import PatternDiagnosisCodeSet
-from claims.service_layer.dependencies import ClaimsDependencies, next_control_number
+from claims.service_layer.dependencies import (
+    ClaimsDependencies,
+    ControlNumberBlock,
+    next_control_number,
+)
 from common.db import UnitOfWork, create_engine, create_sessionmaker
 from contracts.tenant import TenantConfig
 
@@ -73,3 +77,31 @@ async def test_a_dry_runs_number_is_the_one_the_real_build_gets(
         taken = [await next_control_number(real, deps, tenant) for _ in range(2)]
         await real.commit()
     assert shown == taken == [1, 2]
+
+
+async def test_a_block_takes_its_numbers_at_once_and_a_dry_run_still_gives_them_back(
+    parts: tuple[ClaimsDependencies, UnitOfWork, UnitOfWork],
+) -> None:
+    deps, chunk, other = parts
+    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    block = ControlNumberBlock(3)
+    async with chunk:
+        first = await block.next(chunk, deps, tenant)
+        # The block's three numbers are the counter's already: another build gets the next.
+        async with other:
+            assert await next_control_number(other, deps, tenant) == first + 3
+            await other.commit()
+        # Four asked of a block of three: the fourth takes three more.
+        rest = [await block.next(chunk, deps, tenant) for _ in range(3)]
+        await chunk.commit()
+    assert [first, *rest] == [1, 2, 3, 5]
+    async with other:
+        assert await next_control_number(other, deps, tenant) == 8  # 6 and 7: a gap
+        await other.commit()
+    async with chunk:
+        chunk.rehearsal = True
+        shown = await ControlNumberBlock(3).next(chunk, deps, tenant)
+        await chunk.rollback()
+    async with other:
+        assert shown == await next_control_number(other, deps, tenant) == 9
+        await other.commit()

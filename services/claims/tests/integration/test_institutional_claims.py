@@ -941,6 +941,117 @@ async def test_the_build_api_can_cut_an_explicit_period_or_another_billing_perio
     assert (response.status_code, response.json()["code"]) == (404, "STAY_NOT_FOUND")
 
 
+async def test_a_month_end_builds_many_stays_in_one_request_and_answers_for_each(
+    send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    first, second, short = (f"{run_id()}" for _ in range(3))
+    for run in (first, second):
+        await known_member_and_facility(send, f"m-{run}", tenant=ON_REQUEST)
+        await vector_2_stay(send, f"stay-{run}", f"m-{run}", tenant=ON_REQUEST)
+        charges = january_and_february(f"stay-{run}", f"m-{run}", with_leave=True)
+        await send(CHARGES_RECORDED_V1, recorded(charges), tenant=ON_REQUEST)
+    # A stay whose January lacks a day: blocked, named, and the others still build.
+    await known_member_and_facility(send, f"m-{short}", tenant=ON_REQUEST)
+    await send(
+        STAYS_STAY_ADMITTED_V1, stay_data(f"stay-{short}", f"m-{short}", 1), tenant=ON_REQUEST
+    )
+    charges = [
+        day_charge(f"stay-{short}", f"m-{short}", d)
+        for d in days("2026-01-10", "2026-01-31")
+        if d != date(2026, 1, 12)
+    ]
+    await send(CHARGES_RECORDED_V1, recorded(charges), tenant=ON_REQUEST)
+    nobody = f"stay-nobody-{run_id()}"
+    asked = [f"stay-{first}", f"stay-{short}", nobody, f"stay-{second}", f"stay-{first}"]
+
+    response = await client.post(
+        "/v1/stays/claims/build", json={"stay_ids": asked}, headers=bearer(token, ON_REQUEST)
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    results = {r["stay_id"]: r for r in body["results"]}
+    assert [r["stay_id"] for r in body["results"]] == list(dict.fromkeys(asked))
+    for run in (first, second):
+        result = results[f"stay-{run}"]
+        listed = await stay_claims(client, token, f"stay-{run}", ON_REQUEST)
+        assert [(c["status"], c["frequency_code"]) for c in listed] == [
+            ("READY", "2"),
+            ("READY", "4"),
+        ]
+        assert sorted(result["built"]) == sorted(result["claim_ids"])
+        assert sorted(result["claim_ids"]) == sorted(c["claim_id"] for c in listed)
+        assert result["error"] is None and result["blocked"] == []
+    blocked = results[f"stay-{short}"]
+    assert (blocked["built"], blocked["error"]) == ([], None)
+    [january] = [b for b in blocked["blocked"] if b["first_day"] == "2026-01-10"]
+    assert [(d["date"], d["reason"]) for d in january["days"]] == [("2026-01-12", "MISSING")]
+    assert await stay_claims(client, token, f"stay-{short}", ON_REQUEST) == []
+    assert results[nobody]["error"]["code"] == "STAY_NOT_FOUND"
+    assert results[nobody]["built"] == []
+    assert (body["built"], body["failed"]) == (4, 1)
+
+    # Asked again, nothing has changed: nothing is built twice.
+    again = await client.post(
+        "/v1/stays/claims/build", json={"stay_ids": asked}, headers=bearer(token, ON_REQUEST)
+    )
+    assert again.status_code == 200, again.text
+    assert (again.json()["built"], again.json()["failed"]) == (0, 1)
+    for run in (first, second):
+        assert len(await stay_claims(client, token, f"stay-{run}", ON_REQUEST)) == 2
+
+    for wrong in ({"stay_ids": []}, {"stay_ids": [f"s-{n}" for n in range(501)]}, {}):
+        refused = await client.post(
+            "/v1/stays/claims/build", json=wrong, headers=bearer(token, ON_REQUEST)
+        )
+        assert refused.status_code == 422, refused.text
+
+
+async def test_a_stay_that_fails_in_a_shared_transaction_is_redone_alone_and_the_rest_commit(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    runs = [run_id() for _ in range(3)]
+    for run in runs:
+        await known_member_and_facility(send, f"m-{run}", tenant=ON_REQUEST)
+        await vector_2_stay(send, f"stay-{run}", f"m-{run}", tenant=ON_REQUEST)
+        charges = january_and_february(f"stay-{run}", f"m-{run}", with_leave=True)
+        await send(CHARGES_RECORDED_V1, recorded(charges), tenant=ON_REQUEST)
+    poisoned = f"stay-{runs[1]}"
+    deps = dependencies_at(runtime, datetime(2026, 3, 1, 12, tzinfo=UTC))
+    calls: list[str] = []
+
+    async def build(
+        uow: institutional_claims.UnitOfWork, facts: institutional_claims.StayFacts
+    ) -> institutional_claims.StayOutcome:
+        calls.append(facts.stay_id)
+        trigger = institutional_claims.Trigger("REQUESTED", requested=True)
+        outcome = await institutional_claims.reconcile_stay(
+            uow, deps, ON_REQUEST, facts.stay_id, trigger, read=facts
+        )
+        if facts.stay_id == poisoned:  # after its claims were written
+            raise RuntimeError("this stay's build breaks")
+        return outcome
+
+    stay_ids = [f"stay-{run}" for run in runs]
+    results = await institutional_claims.work_through_stays(
+        runtime.unit_of_work, deps, ON_REQUEST, stay_ids, build, chunk_size=3
+    )
+    assert isinstance(results[poisoned], RuntimeError)
+    # The chunk went back; each stay was then done in its own transaction.
+    assert calls == [*stay_ids[:2], *stay_ids]
+    for stay_id in stay_ids:
+        listed = await stay_claims(client, token, stay_id, ON_REQUEST)
+        if stay_id == poisoned:
+            assert listed == []
+            continue
+        outcome = results[stay_id]
+        assert isinstance(outcome, institutional_claims.StayOutcome)
+        assert sorted(outcome.touched) == sorted(c["claim_id"] for c in listed)
+        assert [(c["status"], c["frequency_code"]) for c in listed] == [
+            ("READY", "2"),
+            ("READY", "4"),
+        ]
+
+
 async def test_editing_the_institutional_context_is_validated_and_rebuilds_the_claim(
     send: Send, client: httpx.AsyncClient, token: Token
 ) -> None:

@@ -27,15 +27,22 @@ from claims.service_layer.dry_run import dry_run_stay_build, render_837
 from claims.service_layer.institutional_claims import (
     BlockedCycle,
     StayBuildRequest,
+    StayOutcome,
+    build_many_stays_claims,
     build_stay_claims,
 )
 from claims.service_layer.queries import claims_by_id
 from claims.service_layer.reference import reference_tables, refresh_reference_table
+from common.errors import DomainError
 from common.http import Principal
+from common.logging import get_logger
 from common.runtime import ServiceRuntime
 from contracts.tenant import BillingPeriod
 
 REFERENCE_WRITE = "billing.reference.write"
+MOST_STAYS_PER_BUILD = 500
+
+log = get_logger(__name__)
 
 Reader = Annotated[Principal, Depends(require_any_scope(*READ_SCOPES))]
 Writer = Annotated[Principal, Depends(require_any_scope(*WRITE_SCOPES))]
@@ -90,6 +97,42 @@ class StayClaimsOut(BaseModel):
     open_cycles: list[CycleStateOut] = Field(description="cycles whose period has not ended")
 
 
+class StaysBuildIn(BaseModel):
+    """The stays to build (seed 001's "Build claim" on a selection, a month-end), each as
+    ``POST /v1/stays/{stay_id}/claims/build`` without an explicit period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stay_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=MOST_STAYS_PER_BUILD
+    )
+    billing_period: BillingPeriod | None = Field(
+        default=None, description="cut each stay's unbilled days by it from now on"
+    )
+
+
+class StayBuildErrorOut(BaseModel):
+    code: str = Field(description="STAY_NOT_FOUND, a build refusal's code, or BUILD_FAILED")
+    detail: str
+
+
+class StayBuildResultOut(BaseModel):
+    stay_id: str
+    claim_ids: list[str] = Field(description="the stay's live cycle claims after the build")
+    built: list[str] = Field(description="claims this request built, rebuilt or changed")
+    blocked: list[BlockedCycleOut] = Field(description="closed cycles a day blocks")
+    open_cycles: list[CycleStateOut] = Field(description="cycles whose period has not ended")
+    error: StayBuildErrorOut | None = Field(
+        default=None, description="why nothing of this stay was built (the others go on)"
+    )
+
+
+class StaysBuildOut(BaseModel):
+    results: list[StayBuildResultOut] = Field(description="one per stay, in the asked order")
+    built: int = Field(description="claims built, rebuilt or changed, all stays together")
+    failed: int = Field(description="stays answered with an error")
+
+
 class StayDryRunOut(BaseModel):
     dry_run: Literal[True] = True
     stay_id: str
@@ -135,6 +178,27 @@ def _blocked(blocked: BlockedCycle) -> BlockedCycleOut:
             )
             for d in blocked.days
         ],
+    )
+
+
+def _result(stay_id: str, result: StayOutcome | Exception) -> StayBuildResultOut:
+    if isinstance(result, StayOutcome):
+        return StayBuildResultOut(
+            stay_id=stay_id,
+            claim_ids=result.claim_ids,
+            built=result.touched,
+            blocked=[_blocked(b) for b in result.blocked],
+            open_cycles=[_cycle(c) for c in result.open_cycles],
+        )
+    if isinstance(result, DomainError):
+        error = StayBuildErrorOut(code=result.code, detail=result.message)
+    else:
+        log.warning("stay_build_failed", stay_id=stay_id, error_type=type(result).__name__)
+        error = StayBuildErrorOut(
+            code="BUILD_FAILED", detail="the build of this stay failed; build it again"
+        )
+    return StayBuildResultOut(
+        stay_id=stay_id, claim_ids=[], built=[], blocked=[], open_cycles=[], error=error
     )
 
 
@@ -184,6 +248,32 @@ def build_institutional_router(deps: ClaimsDependencies) -> APIRouter:
             built=outcome.touched,
             blocked=[_blocked(b) for b in outcome.blocked],
             open_cycles=[_cycle(c) for c in outcome.open_cycles],
+        )
+
+    @router.post(
+        "/stays/claims/build",
+        response_model=StaysBuildOut,
+        summary="Build many stays' closed cycles whose days are all READY (a month-end "
+        "close): each stay as its own build, a stay's error does not stop the others",
+    )
+    async def post_build_many(
+        request: Request, principal: Writer, body: StaysBuildIn
+    ) -> StaysBuildOut:
+        runtime = _runtime(request)
+        stay_ids = list(dict.fromkeys(body.stay_ids))
+        results = await build_many_stays_claims(
+            runtime.unit_of_work,
+            deps,
+            principal.tenant_id,
+            stay_ids,
+            billing_period=body.billing_period,
+        )
+        runtime.relay.wake()
+        answers = [_result(stay_id, results[stay_id]) for stay_id in stay_ids]
+        return StaysBuildOut(
+            results=answers,
+            built=sum(len(a.built) for a in answers),
+            failed=sum(1 for a in answers if a.error is not None),
         )
 
     @router.post(

@@ -36,6 +36,8 @@ class ClaimsDependencies:
     edi_preview: EdiPreview | None = None
     #: CLM01 numbers taken apart from the build (None: in the build's transaction).
     control_numbers: ControlNumbers | None = None
+    #: Stays to a transaction when many are built at once (the sweep, a bulk build).
+    stays_per_transaction: int = 50
 
 
 async def next_control_number(uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str) -> int:
@@ -45,3 +47,23 @@ async def next_control_number(uow: UnitOfWork, deps: ClaimsDependencies, tenant_
     if deps.control_numbers is None or uow.rehearsal:
         return await ClaimRepository(uow.session).next_patient_control_sequence(tenant_id)
     return await deps.control_numbers.next(tenant_id)
+
+
+@dataclass
+class ControlNumberBlock:
+    """CLM01 numbers for one transaction's builds of many stays (#10): the first number
+    asked for takes ``size`` from the counter in one statement, and they are handed out in
+    order. Those left when the transaction ends are never used: the sequence is unique,
+    not gap-free (a rolled-back build leaves a gap as well). Of size 1, or in a dry run,
+    each number is ``next_control_number``'s."""
+
+    size: int = 1
+    _left: list[int] = field(default_factory=list)
+
+    async def next(self, uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str) -> int:
+        if self.size <= 1 or deps.control_numbers is None or uow.rehearsal:
+            return await next_control_number(uow, deps, tenant_id)
+        if not self._left:
+            last = await deps.control_numbers.next(tenant_id, self.size)
+            self._left = list(range(last - self.size + 1, last + 1))
+        return self._left.pop(0)

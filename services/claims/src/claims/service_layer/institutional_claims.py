@@ -14,14 +14,14 @@ same facts changes nothing the second time."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from claims.adapters.db.claims_repository import ClaimRepository
+from claims.adapters.db.claims_repository import ClaimRepository, StatusChange
 from claims.adapters.db.corrections_repository import Override
 from claims.adapters.db.institutional_repository import InstitutionalRepository, StayBilling
 from claims.adapters.db.repository import ProjectionRepository
@@ -73,7 +73,7 @@ from claims.domain.projections import (
 )
 from claims.domain.reference import ReferenceTables
 from claims.domain.stay_changes import StayChange, describe_stay_change
-from claims.service_layer.dependencies import ClaimsDependencies, next_control_number
+from claims.service_layer.dependencies import ClaimsDependencies, ControlNumberBlock
 from claims.service_layer.messages import cycle_claim_status_changed, cycle_claim_submitted
 from claims.service_layer.overrides import (
     REPLACEMENT_REASON,
@@ -262,6 +262,8 @@ class StayFacts:
     reference: ReferenceTables
     today: date
     time_zone: str
+    #: Where the stay's new claims take their CLM01 numbers (shared by a chunk's stays).
+    numbers: ControlNumberBlock = field(default_factory=ControlNumberBlock, compare=False)
 
     def billing_on(self, day: date) -> InstitutionalBillingVersion | None:
         try:
@@ -337,38 +339,61 @@ class StayFacts:
 async def _read(
     uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, stay_id: str
 ) -> StayFacts | None:
+    return (await _read_many(uow, deps, tenant_id, [stay_id])).get(stay_id)
+
+
+async def _read_many(
+    uow: UnitOfWork, deps: ClaimsDependencies, tenant_id: str, stay_ids: Sequence[str]
+) -> dict[str, StayFacts]:
+    """What the stays' cycle claims are built from, for many stays in a few statements
+    (one per table, whatever the number of stays). A stay known neither by its events nor
+    by a day charge is left out. The caller holds the stays' locks."""
     repository = InstitutionalRepository(uow.session)
     projections = ProjectionRepository(uow.session)
     tenant = deps.tenant_config(tenant_id)
-    stay = await projections.get_stay(tenant_id, stay_id)
-    charges = tuple(await repository.stay_charges(tenant_id, stay_id))
-    claims = tuple(await repository.stay_claims(tenant_id, stay_id))
-    if stay is not None:
-        member_id, program_id, facility_id = stay.member_id, stay.program_id, stay.facility_id
-    elif charges:
-        first = charges[0]
-        member_id, program_id, facility_id = first.member_id, first.program_id, first.facility_id
-    else:
-        return None
-    facility = await projections.get_facility(tenant_id, facility_id)
-    zone = facility.time_zone if facility else tenant.time_zone
-    return StayFacts(
-        tenant_id=tenant_id,
-        tenant=tenant,
-        stay_id=stay_id,
-        stay=stay,
-        member_id=member_id,
-        program_id=program_id,
-        member=await projections.get_member(tenant_id, member_id),
-        facility=facility,
-        charges=charges,
-        claims=claims,
-        billing=await repository.stay_billing(tenant_id, stay_id),
-        charging=await repository.stay_charging(tenant_id, stay_id),
-        reference=await deps.reference.current(uow.session),
-        today=deps.clock().astimezone(ZoneInfo(zone)).date(),
-        time_zone=zone,
-    )
+    stays = await projections.get_stays(tenant_id, stay_ids)
+    charges = await repository.stays_charges(tenant_id, stay_ids)
+    claims = await repository.stays_claims(tenant_id, stay_ids)
+    parties: dict[str, tuple[str, str, str]] = {}
+    for stay_id in stay_ids:
+        if (stay := stays.get(stay_id)) is not None:
+            parties[stay_id] = (stay.member_id, stay.program_id, stay.facility_id)
+        elif stay_charges := charges.get(stay_id):
+            first = stay_charges[0]
+            parties[stay_id] = (first.member_id, first.program_id, first.facility_id)
+    if not parties:
+        return {}
+    known = list(parties)
+    facilities = await projections.get_facilities(tenant_id, [p[2] for p in parties.values()])
+    members = await projections.get_members(tenant_id, [p[0] for p in parties.values()])
+    billing = await repository.stays_billing(tenant_id, known)
+    charging = await repository.stays_charging(tenant_id, known)
+    reference = await deps.reference.current(uow.session)
+    now = deps.clock()
+    numbers = ControlNumberBlock(len(known))
+    found: dict[str, StayFacts] = {}
+    for stay_id, (member_id, program_id, facility_id) in parties.items():
+        facility = facilities.get(facility_id)
+        zone = facility.time_zone if facility else tenant.time_zone
+        found[stay_id] = StayFacts(
+            tenant_id=tenant_id,
+            tenant=tenant,
+            stay_id=stay_id,
+            stay=stays.get(stay_id),
+            member_id=member_id,
+            program_id=program_id,
+            member=members.get(member_id),
+            facility=facility,
+            charges=tuple(charges.get(stay_id, ())),
+            claims=tuple(claims.get(stay_id, ())),
+            billing=billing.get(stay_id, StayBilling()),
+            charging=charging.get(stay_id),
+            reference=reference,
+            today=now.astimezone(ZoneInfo(zone)).date(),
+            time_zone=zone,
+            numbers=numbers,
+        )
+    return found
 
 
 def _cut(facts: StayFacts, held: Sequence[CycleClaim]) -> list[Cycle]:
@@ -685,7 +710,7 @@ async def _open_and_build(
     trigger: Trigger,
     outcome: StayOutcome,
 ) -> None:
-    sequence = await next_control_number(uow, deps, facts.tenant_id)
+    sequence = await facts.numbers.next(uow, deps, facts.tenant_id)
     payers = [c.payer_id for c in facts.charges_for(cycle) if c.payer_id]
     claim = CycleClaim(
         claim_id=f"clm-{uuid.uuid4().hex}",
@@ -700,7 +725,6 @@ async def _open_and_build(
         statement_through=cycle.last_day,
         status=ClaimStatus.DRAFT,
     )
-    await InstitutionalRepository(uow.session).add_cycle_claim(facts.tenant_id, claim)
     composed = _compose(
         deps,
         facts,
@@ -725,11 +749,12 @@ async def _build_version(
     composed: Composed,
     reason: str,
 ) -> None:
-    """Record a new version of ``claim`` from ``composed``; READY and auto-submitting, it
-    is submitted at once."""
+    """Record a new version of ``claim`` from ``composed`` (a claim at version 0 is new:
+    its row is written here); READY and auto-submitting, it is submitted at once. A new
+    claim's header, its day charges and its history take one statement each (#10)."""
     repository = InstitutionalRepository(uow.session)
-    claims = ClaimRepository(uow.session)
     content, issues = composed.content, composed.issues
+    fresh = claim.version == 0
     version = claim.version + 1
     previous = claim.status if claim.version else None
     status = status_after_scrub(issues)
@@ -745,6 +770,27 @@ async def _build_version(
     claim.frequency_code = content.frequency_code.value
     claim.payer_id = payer or claim.payer_id
     claim.stale_reason = None
+    blocking = sorted({issue.code for issue in issues if issue.blocks})
+    history = []
+    if previous is not status:
+        history.append(
+            StatusChange(
+                claim.claim_id, version, previous, status, reason_codes=(reason, *blocking)
+            )
+        )
+    submitting = status is ClaimStatus.READY and facts.tenant.auto_submit_claims
+    if submitting:
+        # Announced once, as submitted: a READY that never outlives this transaction is
+        # no news to the consumers (its history row stays), and at month-end a second
+        # message per claim would make charges mark the same days twice (#10).
+        history.append(_submission(uow, facts.tenant, facts.tenant_id, claim, content, previous))
+    else:
+        _publish_status(uow, facts.tenant_id, claim, previous, content.charge_ids, blocking)
+    total, line_count = content.total_charge, len(content.lines)
+    if fresh:
+        await repository.add_cycle_claim(
+            facts.tenant_id, claim, total_charge=total, line_count=line_count
+        )
     await repository.add_version(
         facts.tenant_id,
         claim.claim_id,
@@ -756,23 +802,12 @@ async def _build_version(
         fingerprint=composed.fingerprint,
         printed_fingerprint=composed.printed,
     )
-    await repository.update_cycle_claim(
-        facts.tenant_id, claim, total_charge=content.total_charge, line_count=len(content.lines)
-    )
-    await repository.hold_charges(facts.tenant_id, claim.claim_id, content.charge_ids)
-    blocking = sorted({issue.code for issue in issues if issue.blocks})
-    if previous is not status:
-        await claims.add_status_change(
-            facts.tenant_id,
-            claim.claim_id,
-            version,
-            previous,
-            status,
-            reason_codes=[reason, *blocking],
+    if not fresh:
+        await repository.update_cycle_claim(
+            facts.tenant_id, claim, total_charge=total, line_count=line_count
         )
-    submitting = status is ClaimStatus.READY and facts.tenant.auto_submit_claims
-    if not submitting:
-        _publish_status(uow, facts.tenant_id, claim, previous, content.charge_ids, blocking)
+    await repository.hold_charges(facts.tenant_id, claim.claim_id, content.charge_ids, fresh=fresh)
+    await ClaimRepository(uow.session).add_status_changes(facts.tenant_id, history)
     log.info(
         "cycle_claim_built",
         claim_id=claim.claim_id,
@@ -783,13 +818,6 @@ async def _build_version(
         lines=len(content.lines),
         issue_codes=blocking,
     )
-    if submitting:
-        # Announced once, as submitted: a READY that never outlives this transaction is
-        # no news to the consumers (its history row stays), and at month-end a second
-        # message per claim would make charges mark the same days twice (#10).
-        await _submit(
-            uow, facts.tenant, facts.tenant_id, claim, content, AUTO_SUBMIT, announced=previous
-        )
 
 
 def _publish_status(
@@ -1062,6 +1090,24 @@ async def _submit(
 ) -> None:
     """``announced``: the status the consumers last heard of (the status_changed event's
     ``previous_status``)."""
+    change = _submission(uow, tenant, tenant_id, claim, content, announced, actor=actor)
+    await InstitutionalRepository(uow.session).update_cycle_claim(tenant_id, claim)
+    await ClaimRepository(uow.session).add_status_changes(tenant_id, [change])
+
+
+def _submission(
+    uow: UnitOfWork,
+    tenant: TenantConfig,
+    tenant_id: str,
+    claim: CycleClaim,
+    content: InstitutionalClaimContent,
+    announced: ClaimStatus | None,
+    *,
+    actor: str = AUTO_SUBMIT,
+) -> StatusChange:
+    """Submit ``claim`` (READY) in memory: its submission and its new status are
+    published, and it is SUBMITTED; the caller writes its header and the history row
+    returned. Refused (409) unless READY, or when no clearinghouse takes its payer."""
     check_submittable(claim.claim_id, claim.status)
     try:
         clearinghouse_id = tenant.clearinghouse_for_payer(claim.payer_id).id
@@ -1077,10 +1123,6 @@ async def _submit(
     )
     previous = claim.status
     claim.status = ClaimStatus.SUBMITTED
-    await InstitutionalRepository(uow.session).update_cycle_claim(tenant_id, claim)
-    await ClaimRepository(uow.session).add_status_change(
-        tenant_id, claim.claim_id, claim.version, previous, claim.status, actor=actor
-    )
     _publish_status(uow, tenant_id, claim, announced, content.charge_ids)
     log.info(
         "cycle_claim_submitted",
@@ -1088,6 +1130,7 @@ async def _submit(
         claim_version=claim.version,
         clearinghouse_id=clearinghouse_id,
     )
+    return StatusChange(claim.claim_id, claim.version, previous, claim.status, actor=actor)
 
 
 async def submit_cycle_claim(
@@ -1228,37 +1271,112 @@ class CycleCloseSweep:
 
 
 async def close_cycles_due(
-    unit_of_work: Callable[[], UnitOfWork], deps: ClaimsDependencies, *, batch_size: int = 200
+    unit_of_work: Callable[[], UnitOfWork],
+    deps: ClaimsDependencies,
+    *,
+    batch_size: int = 200,
 ) -> CycleCloseSweep:
     """The time-driven check: stays whose next open cycle's period has ended (in the
     facility's zone) are reconciled, so the cycle closes and builds. One replica at a
-    time (lease); each stay in its own transaction."""
+    time (lease); ``chunk_size`` stays of a tenant to a transaction, each stay on its own
+    when its chunk fails."""
     touched: list[str] = []
     reconciled = 0
     async with unit_of_work() as lease:
         if not await try_lock(lease.session, SWEEP_LEASE):
             return CycleCloseSweep()
         due = await InstitutionalRepository(lease.session).due_stays(deps.clock(), batch_size)
+        by_tenant: dict[str, list[str]] = {}
         for stay in due:
-            try:
-                async with unit_of_work() as uow:
-                    outcome = await reconcile_stay(
-                        uow, deps, stay.tenant_id, stay.stay_id, Trigger(BuildReason.CYCLE_CLOSED)
+            by_tenant.setdefault(stay.tenant_id, []).append(stay.stay_id)
+
+        async def close(uow: UnitOfWork, facts: StayFacts) -> StayOutcome:
+            trigger = Trigger(BuildReason.CYCLE_CLOSED)
+            return await reconcile_stay(
+                uow, deps, facts.tenant_id, facts.stay_id, trigger, read=facts
+            )
+
+        for tenant_id, stay_ids in by_tenant.items():
+            results = await work_through_stays(
+                unit_of_work,
+                deps,
+                tenant_id,
+                stay_ids,
+                close,
+                chunk_size=deps.stays_per_transaction,
+            )
+            for stay_id, result in results.items():
+                if isinstance(result, StayOutcome):
+                    touched += result.touched
+                    reconciled += 1
+                else:  # one stay's trouble never stops the others
+                    log.warning(
+                        "cycle_close_failed",
+                        stay_id=stay_id,
+                        error_type=type(result).__name__,
+                        error_code=getattr(result, "code", None),
                     )
-                    await uow.commit()
-                touched += outcome.touched
-                reconciled += 1
-            except Exception as exc:  # one stay's trouble never stops the others
-                log.warning(
-                    "cycle_close_failed",
-                    stay_id=stay.stay_id,
-                    error_type=type(exc).__name__,
-                    error_code=getattr(exc, "code", None),
-                )
     # A reconciled stay leaves the due ones (its next closing day is later): a full batch
     # that moved on means a backlog, say at month end. One that failed throughout waits
     # for the interval, so a stay that keeps failing never makes the check spin.
     return CycleCloseSweep(touched, more_due=len(due) >= batch_size and reconciled > 0)
+
+
+StayWork = Callable[[UnitOfWork, StayFacts], Awaitable[StayOutcome]]
+
+
+async def work_through_stays(
+    unit_of_work: Callable[[], UnitOfWork],
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    stay_ids: Sequence[str],
+    work: StayWork,
+    *,
+    chunk_size: int,
+) -> dict[str, StayOutcome | Exception]:
+    """Run ``work`` on each stay, ``chunk_size`` stays to a transaction: their locks
+    taken and their facts read in a few statements for the whole chunk (#10: a month-end
+    is statements, not Python). When anything in a chunk fails, the chunk is rolled back
+    and each of its stays is done again in its own transaction, so one stay's trouble
+    costs the others nothing but time and each stay gets its own answer. A stay known
+    neither by its events nor by a day charge is answered ``UnknownStay``."""
+    results: dict[str, StayOutcome | Exception] = {}
+    wanted = list(dict.fromkeys(stay_ids))
+    for start in range(0, len(wanted), chunk_size):
+        chunk = wanted[start : start + chunk_size]
+        if len(chunk) > 1:
+            try:
+                async with unit_of_work() as uow:
+                    await InstitutionalRepository(uow.session).lock_stays(tenant_id, chunk)
+                    read = await _read_many(uow, deps, tenant_id, chunk)
+                    done: dict[str, StayOutcome | Exception] = {}
+                    for stay_id in chunk:
+                        facts = read.get(stay_id)
+                        done[stay_id] = (
+                            UnknownStay(stay_id) if facts is None else await work(uow, facts)
+                        )
+                    await uow.commit()
+                results.update(done)
+                continue
+            except Exception as exc:
+                log.info(
+                    "stay_chunk_done_one_by_one",
+                    stays=len(chunk),
+                    error_type=type(exc).__name__,
+                    error_code=getattr(exc, "code", None),
+                )
+        for stay_id in chunk:
+            try:
+                async with unit_of_work() as uow:
+                    await InstitutionalRepository(uow.session).lock_stay(tenant_id, stay_id)
+                    facts = await _read(uow, deps, tenant_id, stay_id)
+                    if facts is None:
+                        raise UnknownStay(stay_id)
+                    results[stay_id] = await work(uow, facts)
+                    await uow.commit()
+            except Exception as exc:
+                results[stay_id] = exc
+    return results
 
 
 # --------------------------------------------------------------------------- operator
@@ -1278,11 +1396,39 @@ async def build_stay_claims(
     is built now (auto-build or not). With a billing period, the stay's unbilled days are
     cut by it from now on; with an explicit period, that cycle is built (409 naming the
     days when one is not READY, or when the period has not ended)."""
-    repository = InstitutionalRepository(uow.session)
-    await repository.lock_stay(tenant_id, request.stay_id)
+    await InstitutionalRepository(uow.session).lock_stay(tenant_id, request.stay_id)
     facts = await _read(uow, deps, tenant_id, request.stay_id)
     if facts is None:
         raise UnknownStay(request.stay_id)
+    return await _build_read(uow, deps, facts, request)
+
+
+async def build_many_stays_claims(
+    unit_of_work: Callable[[], UnitOfWork],
+    deps: ClaimsDependencies,
+    tenant_id: str,
+    stay_ids: Sequence[str],
+    *,
+    billing_period: BillingPeriod | None = None,
+) -> dict[str, StayOutcome | Exception]:
+    """The operator's "Build claim" on many stays at once (a month-end): each stay as
+    ``build_stay_claims`` without an explicit period, a chunk of stays to a transaction.
+    Each stay gets its outcome, or the error that stopped it (the others go on)."""
+
+    async def build(uow: UnitOfWork, facts: StayFacts) -> StayOutcome:
+        request = StayBuildRequest(facts.stay_id, billing_period=billing_period)
+        return await _build_read(uow, deps, facts, request)
+
+    return await work_through_stays(
+        unit_of_work, deps, tenant_id, stay_ids, build, chunk_size=deps.stays_per_transaction
+    )
+
+
+async def _build_read(
+    uow: UnitOfWork, deps: ClaimsDependencies, facts: StayFacts, request: StayBuildRequest
+) -> StayOutcome:
+    """``build_stay_claims`` once the stay is locked and read."""
+    tenant_id = facts.tenant_id
     billing = facts.billing
     if request.billing_period is not None:
         billing = replace(billing, billing_period=request.billing_period)
@@ -1293,7 +1439,7 @@ async def build_stay_claims(
             billing, explicit=tuple(sorted((*kept, request.period), key=lambda r: r.first))
         )
     if billing != facts.billing:
-        await repository.save_stay_billing(
+        await InstitutionalRepository(uow.session).save_stay_billing(
             tenant_id,
             request.stay_id,
             member_id=facts.member_id,

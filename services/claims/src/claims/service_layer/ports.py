@@ -23,8 +23,9 @@ class EdiPreview(Protocol):
 
 
 class ControlNumbers(Protocol):
-    async def next(self, tenant_id: str) -> int:
-        """The tenant's next patient control number sequence, committed at once in a
-        transaction of its own: the build that asked holds no lock on the counter (a gap
-        is left when that build rolls back; a number is never given twice)."""
+    async def next(self, tenant_id: str, count: int = 1) -> int:
+        """The tenant's next ``count`` patient control number sequences (the last of them
+        returned), committed at once in a transaction of its own: the build that asked
+        holds no lock on the counter (a gap is left when that build rolls back; a number is
+        never given twice)."""
         ...

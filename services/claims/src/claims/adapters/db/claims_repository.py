@@ -260,6 +260,20 @@ def _issue(row: RowMapping) -> ScrubIssue:
 
 
 @dataclasses.dataclass(frozen=True)
+class StatusChange:
+    """One row of a claim's status history."""
+
+    claim_id: str
+    version: int
+    from_status: ClaimStatus | None
+    to_status: ClaimStatus
+    reason_codes: tuple[str, ...] = ()
+    reason: str | None = None
+    stage: str | None = None
+    actor: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class ClaimSummaryRow:
     """A claim header as listed."""
 
@@ -478,11 +492,12 @@ class ClaimRepository:
 
     # ------------------------------------------------------------------ claims
 
-    async def next_patient_control_sequence(self, tenant_id: str) -> int:
-        statement = insert(PCN_SEQUENCE).values(tenant_id=tenant_id, last_value=1)
+    async def next_patient_control_sequence(self, tenant_id: str, count: int = 1) -> int:
+        """Take the tenant's next ``count`` numbers; the last of them is returned."""
+        statement = insert(PCN_SEQUENCE).values(tenant_id=tenant_id, last_value=count)
         statement = statement.on_conflict_do_update(
             index_elements=["tenant_id"],
-            set_={"last_value": PCN_SEQUENCE.c.last_value + 1},
+            set_={"last_value": PCN_SEQUENCE.c.last_value + count},
         )
         result = await self._session.execute(statement.returning(PCN_SEQUENCE.c.last_value))
         return int(result.scalar_one())
@@ -912,20 +927,45 @@ class ClaimRepository:
         stage: str | None = None,
         actor: str | None = None,
     ) -> None:
-        await self._session.execute(
-            insert(CLAIM_STATUS_CHANGE).values(
-                tenant_id=tenant_id,
-                claim_id=claim_id,
-                version=version,
-                from_status=None if from_status is None else from_status.value,
-                to_status=to_status.value,
-                reason_codes=list(reason_codes),
-                reason=reason,
-                stage=stage,
-                actor=actor,
-            )
+        await self.add_status_changes(
+            tenant_id,
+            [
+                StatusChange(
+                    claim_id,
+                    version,
+                    from_status,
+                    to_status,
+                    reason_codes=tuple(reason_codes),
+                    reason=reason,
+                    stage=stage,
+                    actor=actor,
+                )
+            ],
         )
-        count_on_commit(self._session, to_status.value)
+
+    async def add_status_changes(self, tenant_id: str, changes: Sequence[StatusChange]) -> None:
+        """Rows of the claims' status history, in one statement."""
+        if not changes:
+            return
+        await self._session.execute(
+            insert(CLAIM_STATUS_CHANGE),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "claim_id": c.claim_id,
+                    "version": c.version,
+                    "from_status": None if c.from_status is None else c.from_status.value,
+                    "to_status": c.to_status.value,
+                    "reason_codes": list(c.reason_codes),
+                    "reason": c.reason,
+                    "stage": c.stage,
+                    "actor": c.actor,
+                }
+                for c in changes
+            ],
+        )
+        for c in changes:
+            count_on_commit(self._session, c.to_status.value)
 
     async def version_content(
         self, tenant_id: str, claim_id: str, version: int

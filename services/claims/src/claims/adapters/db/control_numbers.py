@@ -23,9 +23,10 @@ class CountersApart:
     def connect(cls, database_url: str, schema: str, *, pool_size: int = 2) -> CountersApart:
         return cls(create_engine(database_url, schema, pool_size=pool_size, max_overflow=0))
 
-    async def next(self, tenant_id: str) -> int:
+    async def next(self, tenant_id: str, count: int = 1) -> int:
+        """Take the tenant's next ``count`` numbers; the last of them is returned."""
         async with self._sessionmaker() as session, session.begin():
-            return await ClaimRepository(session).next_patient_control_sequence(tenant_id)
+            return await ClaimRepository(session).next_patient_control_sequence(tenant_id, count)
 
     async def close(self) -> None:
         await self._engine.dispose()

@@ -273,43 +273,58 @@ class InstitutionalRepository:
 
     async def lock_stay(self, tenant_id: str, stay_id: str) -> None:
         """Serialise everything that changes one stay's cycle claims until commit."""
+        await self.lock_stays(tenant_id, [stay_id])
+
+    async def lock_stays(self, tenant_id: str, stay_ids: Sequence[str]) -> None:
+        """``lock_stay`` for many stays in one statement, always in the same order (by
+        key), so two transactions locking overlapping sets cannot deadlock on them."""
+        keys = sorted({f"claims-stay:{tenant_id}:{stay_id}" for stay_id in stay_ids})
         await self._session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"claims-stay:{tenant_id}:{stay_id}"},
+            text(
+                "SELECT count(pg_advisory_xact_lock(hashtext(k))) "
+                "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered"
+            ),
+            {"keys": keys},
         )
 
     # ------------------------------------------------------------------ charges
 
     async def stay_charges(self, tenant_id: str, stay_id: str) -> list[ChargeOnFile]:
-        rows = (
-            (
-                await self._session.execute(
-                    select(CHARGE)
-                    .where(
-                        CHARGE.c.tenant_id == tenant_id,
-                        CHARGE.c.source_id == stay_id,
-                        CHARGE.c.kind == "PER_DIEM",
-                    )
-                    .order_by(CHARGE.c.date_of_service, CHARGE.c.charge_id)
-                )
-            )
-            .mappings()
-            .all()
-        )
-        return [_charge(row) for row in rows]
+        return (await self.stays_charges(tenant_id, [stay_id])).get(stay_id, [])
 
-    async def hold_charges(self, tenant_id: str, claim_id: str, charge_ids: Sequence[str]) -> None:
+    async def stays_charges(
+        self, tenant_id: str, stay_ids: Sequence[str]
+    ) -> dict[str, list[ChargeOnFile]]:
+        """Each stay's day charges (PER_DIEM), by date of service."""
+        rows = await self._session.execute(
+            select(CHARGE)
+            .where(
+                CHARGE.c.tenant_id == tenant_id,
+                CHARGE.c.source_id.in_(sorted(set(stay_ids))),
+                CHARGE.c.kind == "PER_DIEM",
+            )
+            .order_by(CHARGE.c.source_id, CHARGE.c.date_of_service, CHARGE.c.charge_id)
+        )
+        found: dict[str, list[ChargeOnFile]] = {}
+        for row in rows.mappings():
+            found.setdefault(row["source_id"], []).append(_charge(row))
+        return found
+
+    async def hold_charges(
+        self, tenant_id: str, claim_id: str, charge_ids: Sequence[str], *, fresh: bool = False
+    ) -> None:
         """The claim holds exactly ``charge_ids`` now (taken from whichever claim of the
-        stay held them before)."""
+        stay held them before). ``fresh``: the claim is new and holds nothing yet."""
         # Each statement goes by a whole index, whatever the statistics say: "claim_id = x
         # OR charge_id IN (...)", and a DELETE by charge_id alone, were planned as a filter
         # over every row of the tenant while the table grew from empty at a month-end
         # (5,600 rows read to delete 31 at 200 residents, growing with the tenant).
-        await self._session.execute(
-            delete(CLAIM_CHARGE).where(
-                CLAIM_CHARGE.c.tenant_id == tenant_id, CLAIM_CHARGE.c.claim_id == claim_id
+        if not fresh:
+            await self._session.execute(
+                delete(CLAIM_CHARGE).where(
+                    CLAIM_CHARGE.c.tenant_id == tenant_id, CLAIM_CHARGE.c.claim_id == claim_id
+                )
             )
-        )
         if charge_ids:
             await self._session.execute(
                 _TAKE_CHARGE,
@@ -322,23 +337,26 @@ class InstitutionalRepository:
     # ------------------------------------------------------------------ claims
 
     async def stay_claims(self, tenant_id: str, stay_id: str) -> list[CycleClaim]:
-        rows = (
-            (
-                await self._session.execute(
-                    select(CLAIM)
-                    .where(
-                        CLAIM.c.tenant_id == tenant_id,
-                        CLAIM.c.stay_id == stay_id,
-                        CLAIM.c.transaction_type == INSTITUTIONAL,
-                    )
-                    .order_by(CLAIM.c.cycle_from, CLAIM.c.id)
-                    .with_for_update()
-                )
+        return (await self.stays_claims(tenant_id, [stay_id])).get(stay_id, [])
+
+    async def stays_claims(
+        self, tenant_id: str, stay_ids: Sequence[str]
+    ) -> dict[str, list[CycleClaim]]:
+        """Each stay's cycle claims by cycle, their rows locked until commit."""
+        rows = await self._session.execute(
+            select(CLAIM)
+            .where(
+                CLAIM.c.tenant_id == tenant_id,
+                CLAIM.c.stay_id.in_(sorted(set(stay_ids))),
+                CLAIM.c.transaction_type == INSTITUTIONAL,
             )
-            .mappings()
-            .all()
+            .order_by(CLAIM.c.stay_id, CLAIM.c.cycle_from, CLAIM.c.id)
+            .with_for_update()
         )
-        return [_cycle_claim(row) for row in rows]
+        found: dict[str, list[CycleClaim]] = {}
+        for row in rows.mappings():
+            found.setdefault(row["stay_id"], []).append(_cycle_claim(row))
+        return found
 
     async def get_cycle_claim(
         self, tenant_id: str, claim_id: str, *, for_update: bool = False
@@ -362,7 +380,14 @@ class InstitutionalRepository:
         value: str | None = row.scalar_one_or_none()
         return value
 
-    async def add_cycle_claim(self, tenant_id: str, claim: CycleClaim) -> None:
+    async def add_cycle_claim(
+        self,
+        tenant_id: str,
+        claim: CycleClaim,
+        *,
+        total_charge: Decimal = Decimal("0.00"),
+        line_count: int = 0,
+    ) -> None:
         await self._session.execute(
             insert(CLAIM).values(
                 tenant_id=tenant_id,
@@ -376,8 +401,8 @@ class InstitutionalRepository:
                 period_to=claim.statement_through,
                 status=claim.status.value,
                 version=claim.version,
-                total_charge=Decimal("0.00"),
-                line_count=0,
+                total_charge=total_charge,
+                line_count=line_count,
                 stay_id=claim.stay_id,
                 cycle_from=claim.cycle_first_day,
                 cycle_to=claim.cycle_last_day,
@@ -622,54 +647,61 @@ class InstitutionalRepository:
     # ------------------------------------------------------------------ stay billing
 
     async def stay_billing(self, tenant_id: str, stay_id: str) -> StayBilling:
-        row = (
-            (
-                await self._session.execute(
-                    select(STAY_BILLING).where(
-                        STAY_BILLING.c.tenant_id == tenant_id, STAY_BILLING.c.stay_id == stay_id
-                    )
-                )
+        return (await self.stays_billing(tenant_id, [stay_id])).get(stay_id, StayBilling())
+
+    async def stays_billing(
+        self, tenant_id: str, stay_ids: Sequence[str]
+    ) -> dict[str, StayBilling]:
+        """The operator's billing choices of the stays that have a row (the others have
+        none: ``StayBilling()``)."""
+        rows = await self._session.execute(
+            select(STAY_BILLING).where(
+                STAY_BILLING.c.tenant_id == tenant_id,
+                STAY_BILLING.c.stay_id.in_(sorted(set(stay_ids))),
             )
-            .mappings()
-            .first()
         )
-        if row is None:
-            return StayBilling()
-        period = row["billing_period_override"]
-        return StayBilling(
-            billing_period=None if period is None else BillingPeriod(period),
-            explicit=tuple(
-                DateRange(_required_day(r["first"]), _required_day(r["last"]))
-                for r in row["explicit_cycles"]
-            ),
-        )
+        found: dict[str, StayBilling] = {}
+        for row in rows.mappings():
+            period = row["billing_period_override"]
+            found[row["stay_id"]] = StayBilling(
+                billing_period=None if period is None else BillingPeriod(period),
+                explicit=tuple(
+                    DateRange(_required_day(r["first"]), _required_day(r["last"]))
+                    for r in row["explicit_cycles"]
+                ),
+            )
+        return found
 
     async def stay_charging(self, tenant_id: str, stay_id: str) -> StayCharging | None:
         """How far the charges service has said it brought the stay's day charges (None:
         it has not said yet)."""
-        row = (
-            (
-                await self._session.execute(
-                    select(STAY_CHARGING.c.stay_version, STAY_CHARGING.c.awaited).where(
-                        STAY_CHARGING.c.tenant_id == tenant_id,
-                        STAY_CHARGING.c.stay_id == stay_id,
-                    )
-                )
+        return (await self.stays_charging(tenant_id, [stay_id])).get(stay_id)
+
+    async def stays_charging(
+        self, tenant_id: str, stay_ids: Sequence[str]
+    ) -> dict[str, StayCharging]:
+        rows = await self._session.execute(
+            select(
+                STAY_CHARGING.c.stay_id, STAY_CHARGING.c.stay_version, STAY_CHARGING.c.awaited
+            ).where(
+                STAY_CHARGING.c.tenant_id == tenant_id,
+                STAY_CHARGING.c.stay_id.in_(sorted(set(stay_ids))),
             )
-            .mappings()
-            .first()
         )
-        if row is None:
-            return None
-        return StayCharging(
-            row["stay_version"],
-            tuple(
-                AwaitedDay(
-                    d["charge_id"], int(d["charge_version"]), _required_day(d["date_of_service"])
-                )
-                for d in row["awaited"]
-            ),
-        )
+        return {
+            row["stay_id"]: StayCharging(
+                row["stay_version"],
+                tuple(
+                    AwaitedDay(
+                        d["charge_id"],
+                        int(d["charge_version"]),
+                        _required_day(d["date_of_service"]),
+                    )
+                    for d in row["awaited"]
+                ),
+            )
+            for row in rows.mappings()
+        }
 
     async def save_stay_charging(
         self, tenant_id: str, stay_id: str, charging: StayCharging

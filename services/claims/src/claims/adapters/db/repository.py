@@ -293,68 +293,80 @@ class ProjectionRepository:
         return True
 
     async def get_member(self, tenant_id: str, member_id: str) -> ClaimMember | None:
-        row = (
+        return (await self.get_members(tenant_id, [member_id])).get(member_id)
+
+    async def get_members(
+        self, tenant_id: str, member_ids: Sequence[str]
+    ) -> dict[str, ClaimMember]:
+        """The members among ``member_ids`` this service knows, each with its coverages
+        and program enrollments: three statements however many members."""
+        wanted = sorted(set(member_ids))
+        rows = (
             (
                 await self._session.execute(
                     select(MEMBER).where(
-                        MEMBER.c.tenant_id == tenant_id, MEMBER.c.member_id == member_id
-                    )
-                )
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            return None
-        coverages = (
-            (
-                await self._session.execute(
-                    select(MEMBER_COVERAGE)
-                    .where(
-                        MEMBER_COVERAGE.c.tenant_id == tenant_id,
-                        MEMBER_COVERAGE.c.member_id == member_id,
-                    )
-                    .order_by(
-                        MEMBER_COVERAGE.c.is_primary.desc(),
-                        MEMBER_COVERAGE.c.effective_from,
-                        MEMBER_COVERAGE.c.coverage_id,
+                        MEMBER.c.tenant_id == tenant_id, MEMBER.c.member_id.in_(wanted)
                     )
                 )
             )
             .mappings()
             .all()
         )
-        return ClaimMember(
-            member_id=row["member_id"],
-            active=row["active"],
-            person=Person(
-                first_name=row["first_name"],
-                last_name=row["last_name"],
-                middle_name=row["middle_name"],
-                birth_date=row["birth_date"],
-                sex=row["sex"],
-                address=_address(row["address"]),
-            ),
-            coverages=tuple(_coverage(c) for c in coverages),
-            diagnoses=tuple(row["diagnoses"]),
-            enrollments=tuple(
-                ProgramEnrollment(e["program_id"], e["enrolled_from"], e["enrolled_to"])
-                for e in (
-                    await self._session.execute(
-                        select(MEMBER_ENROLLMENT)
-                        .where(
-                            MEMBER_ENROLLMENT.c.tenant_id == tenant_id,
-                            MEMBER_ENROLLMENT.c.member_id == member_id,
-                        )
-                        .order_by(MEMBER_ENROLLMENT.c.program_id, MEMBER_ENROLLMENT.c.enrolled_from)
-                    )
+        if not rows:
+            return {}
+        coverages: dict[str, list[RowMapping]] = {}
+        for c in (
+            await self._session.execute(
+                select(MEMBER_COVERAGE)
+                .where(
+                    MEMBER_COVERAGE.c.tenant_id == tenant_id,
+                    MEMBER_COVERAGE.c.member_id.in_(wanted),
                 )
-                .mappings()
-                .all()
-            ),
-        )
-
-    # ------------------------------------------------------------------ providers, facilities
+                .order_by(
+                    MEMBER_COVERAGE.c.member_id,
+                    MEMBER_COVERAGE.c.is_primary.desc(),
+                    MEMBER_COVERAGE.c.effective_from,
+                    MEMBER_COVERAGE.c.coverage_id,
+                )
+            )
+        ).mappings():
+            coverages.setdefault(c["member_id"], []).append(c)
+        enrollments: dict[str, list[ProgramEnrollment]] = {}
+        for e in (
+            await self._session.execute(
+                select(MEMBER_ENROLLMENT)
+                .where(
+                    MEMBER_ENROLLMENT.c.tenant_id == tenant_id,
+                    MEMBER_ENROLLMENT.c.member_id.in_(wanted),
+                )
+                .order_by(
+                    MEMBER_ENROLLMENT.c.member_id,
+                    MEMBER_ENROLLMENT.c.program_id,
+                    MEMBER_ENROLLMENT.c.enrolled_from,
+                )
+            )
+        ).mappings():
+            enrollments.setdefault(e["member_id"], []).append(
+                ProgramEnrollment(e["program_id"], e["enrolled_from"], e["enrolled_to"])
+            )
+        return {
+            row["member_id"]: ClaimMember(
+                member_id=row["member_id"],
+                active=row["active"],
+                person=Person(
+                    first_name=row["first_name"],
+                    last_name=row["last_name"],
+                    middle_name=row["middle_name"],
+                    birth_date=row["birth_date"],
+                    sex=row["sex"],
+                    address=_address(row["address"]),
+                ),
+                coverages=tuple(_coverage(c) for c in coverages.get(row["member_id"], ())),
+                diagnoses=tuple(row["diagnoses"]),
+                enrollments=tuple(enrollments.get(row["member_id"], ())),
+            )
+            for row in rows
+        }
 
     async def save_provider(self, tenant_id: str, provider: Provider, stamp: SourceStamp) -> bool:
         return await _upsert_if_newer(
@@ -428,18 +440,18 @@ class ProjectionRepository:
         )
 
     async def get_facility(self, tenant_id: str, facility_id: str) -> Facility | None:
-        row = (
-            (
-                await self._session.execute(
-                    select(FACILITY).where(
-                        FACILITY.c.tenant_id == tenant_id, FACILITY.c.facility_id == facility_id
-                    )
-                )
+        return (await self.get_facilities(tenant_id, [facility_id])).get(facility_id)
+
+    async def get_facilities(
+        self, tenant_id: str, facility_ids: Sequence[str]
+    ) -> dict[str, Facility]:
+        rows = await self._session.execute(
+            select(FACILITY).where(
+                FACILITY.c.tenant_id == tenant_id,
+                FACILITY.c.facility_id.in_(sorted(set(facility_ids))),
             )
-            .mappings()
-            .first()
         )
-        return None if row is None else _facility(row)
+        return {row["facility_id"]: _facility(row) for row in rows.mappings()}
 
     # ------------------------------------------------------------------ stays
 
@@ -478,15 +490,13 @@ class ProjectionRepository:
         )
 
     async def get_stay(self, tenant_id: str, stay_id: str) -> StayContext | None:
-        row = (
-            (
-                await self._session.execute(
-                    select(STAY_CONTEXT).where(
-                        STAY_CONTEXT.c.tenant_id == tenant_id, STAY_CONTEXT.c.stay_id == stay_id
-                    )
-                )
+        return (await self.get_stays(tenant_id, [stay_id])).get(stay_id)
+
+    async def get_stays(self, tenant_id: str, stay_ids: Sequence[str]) -> dict[str, StayContext]:
+        rows = await self._session.execute(
+            select(STAY_CONTEXT).where(
+                STAY_CONTEXT.c.tenant_id == tenant_id,
+                STAY_CONTEXT.c.stay_id.in_(sorted(set(stay_ids))),
             )
-            .mappings()
-            .first()
         )
-        return None if row is None else _stay_context(row)
+        return {row["stay_id"]: _stay_context(row) for row in rows.mappings()}

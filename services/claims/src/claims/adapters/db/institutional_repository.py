@@ -38,6 +38,7 @@ from claims.adapters.db.tables import (
     STAY_BILLING,
     STAY_CHARGING,
     STAY_CONTEXT,
+    one_of,
 )
 from claims.domain.charges import AwaitedDay, ChargeOnFile, StayCharging
 from claims.domain.claims import ClaimStatus, PayerParty, ScrubIssue
@@ -300,7 +301,7 @@ class InstitutionalRepository:
             select(CHARGE)
             .where(
                 CHARGE.c.tenant_id == tenant_id,
-                CHARGE.c.source_id.in_(sorted(set(stay_ids))),
+                one_of(CHARGE.c.source_id, stay_ids),
                 CHARGE.c.kind == "PER_DIEM",
             )
             .order_by(CHARGE.c.source_id, CHARGE.c.date_of_service, CHARGE.c.charge_id)
@@ -347,7 +348,7 @@ class InstitutionalRepository:
             select(CLAIM)
             .where(
                 CLAIM.c.tenant_id == tenant_id,
-                CLAIM.c.stay_id.in_(sorted(set(stay_ids))),
+                one_of(CLAIM.c.stay_id, stay_ids),
                 CLAIM.c.transaction_type == INSTITUTIONAL,
             )
             .order_by(CLAIM.c.stay_id, CLAIM.c.cycle_from, CLAIM.c.id)
@@ -657,7 +658,7 @@ class InstitutionalRepository:
         rows = await self._session.execute(
             select(STAY_BILLING).where(
                 STAY_BILLING.c.tenant_id == tenant_id,
-                STAY_BILLING.c.stay_id.in_(sorted(set(stay_ids))),
+                one_of(STAY_BILLING.c.stay_id, stay_ids),
             )
         )
         found: dict[str, StayBilling] = {}
@@ -685,7 +686,7 @@ class InstitutionalRepository:
                 STAY_CHARGING.c.stay_id, STAY_CHARGING.c.stay_version, STAY_CHARGING.c.awaited
             ).where(
                 STAY_CHARGING.c.tenant_id == tenant_id,
-                STAY_CHARGING.c.stay_id.in_(sorted(set(stay_ids))),
+                one_of(STAY_CHARGING.c.stay_id, stay_ids),
             )
         )
         return {

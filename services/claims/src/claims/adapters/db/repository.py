@@ -21,6 +21,7 @@ from claims.adapters.db.tables import (
     MEMBER_ENROLLMENT,
     PROVIDER,
     STAY_CONTEXT,
+    one_of,
 )
 from claims.domain.projections import (
     Admission,
@@ -305,7 +306,7 @@ class ProjectionRepository:
             (
                 await self._session.execute(
                     select(MEMBER).where(
-                        MEMBER.c.tenant_id == tenant_id, MEMBER.c.member_id.in_(wanted)
+                        MEMBER.c.tenant_id == tenant_id, one_of(MEMBER.c.member_id, wanted)
                     )
                 )
             )
@@ -320,7 +321,7 @@ class ProjectionRepository:
                 select(MEMBER_COVERAGE)
                 .where(
                     MEMBER_COVERAGE.c.tenant_id == tenant_id,
-                    MEMBER_COVERAGE.c.member_id.in_(wanted),
+                    one_of(MEMBER_COVERAGE.c.member_id, wanted),
                 )
                 .order_by(
                     MEMBER_COVERAGE.c.member_id,
@@ -337,7 +338,7 @@ class ProjectionRepository:
                 select(MEMBER_ENROLLMENT)
                 .where(
                     MEMBER_ENROLLMENT.c.tenant_id == tenant_id,
-                    MEMBER_ENROLLMENT.c.member_id.in_(wanted),
+                    one_of(MEMBER_ENROLLMENT.c.member_id, wanted),
                 )
                 .order_by(
                     MEMBER_ENROLLMENT.c.member_id,
@@ -411,7 +412,7 @@ class ProjectionRepository:
                 await self._session.execute(
                     select(PROVIDER).where(
                         PROVIDER.c.tenant_id == tenant_id,
-                        PROVIDER.c.provider_id.in_(sorted(set(provider_ids))),
+                        one_of(PROVIDER.c.provider_id, provider_ids),
                     )
                 )
             )
@@ -448,7 +449,7 @@ class ProjectionRepository:
         rows = await self._session.execute(
             select(FACILITY).where(
                 FACILITY.c.tenant_id == tenant_id,
-                FACILITY.c.facility_id.in_(sorted(set(facility_ids))),
+                one_of(FACILITY.c.facility_id, facility_ids),
             )
         )
         return {row["facility_id"]: _facility(row) for row in rows.mappings()}
@@ -496,7 +497,7 @@ class ProjectionRepository:
         rows = await self._session.execute(
             select(STAY_CONTEXT).where(
                 STAY_CONTEXT.c.tenant_id == tenant_id,
-                STAY_CONTEXT.c.stay_id.in_(sorted(set(stay_ids))),
+                one_of(STAY_CONTEXT.c.stay_id, stay_ids),
             )
         )
         return {row["stay_id"]: _stay_context(row) for row in rows.mappings()}

@@ -6,6 +6,7 @@ are value objects kept as JSONB; everything a query filters on is a column."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,11 +28,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    any_,
     func,
+    literal,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel
 
 from common.db import SERVICE_SCHEMA
@@ -692,3 +696,13 @@ STAY_CHARGING: Table = StayChargingRow.__table__  # type: ignore[attr-defined]
 REFERENCE_TABLE: Table = ReferenceTableRow.__table__  # type: ignore[attr-defined]
 CLAIM_ACKNOWLEDGMENT: Table = ClaimAcknowledgmentRow.__table__  # type: ignore[attr-defined]
 CLAIM_OVERRIDE_AUDIT: Table = ClaimOverrideAuditRow.__table__  # type: ignore[attr-defined]
+
+
+def one_of(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """``column`` is one of ``values``: ``= $1`` for one (the statement a single lookup
+    always was), ``= ANY($1)`` for more: one statement text, prepared once, whatever the
+    count (an expanding IN is rendered anew on every execution)."""
+    wanted = sorted(set(values))
+    if len(wanted) == 1:
+        return column == wanted[0]  # type: ignore[no-any-return]
+    return column == any_(literal(wanted, ARRAY(String)))  # type: ignore[no-any-return]

@@ -315,6 +315,11 @@ class _Application:
         self.now = now
         self.only = only
         self.interchanges: set[str] = set()
+        # A 277CA's claims, read for all of them at once (#10): their transmissions by
+        # patient control number, and the trace each chosen one continues.
+        self._candidates: dict[str, list[ClaimCandidate]] = {}
+        self._traceparents: dict[tuple[str, int], str] = {}
+        self._traced: set[tuple[str, int]] = set()
 
     async def apply(self, parsed: ParsedAcknowledgment, sent_before: datetime | None) -> None:
         position = 0
@@ -337,10 +342,34 @@ class _Application:
             for set_position, transaction_set in sets:
                 if self._wanted(set_position):
                     await self._set(set_position, group, transaction_set, interchange_id)
+        claims = []
         for claim in parsed.claim_statuses:
             position += 1
             if self._wanted(position):
-                await self._claim(position, claim, parsed, sent_before)
+                claims.append((position, claim))
+        await self._read_claims([claim for _, claim in claims], sent_before)
+        for claim_position, claim in claims:
+            await self._claim(claim_position, claim, parsed, sent_before)
+
+    async def _read_claims(
+        self, claims: Sequence[ClaimStatus], sent_before: datetime | None
+    ) -> None:
+        """What the claims of a 277CA are matched with, in two statements for the file:
+        their candidate transmissions (which applying the file does not change) and the
+        traces of the ones they mean."""
+        if not claims:
+            return
+        self._candidates = await self.repository.claim_candidates_of(
+            self.tenant_id, self.clearinghouse_id, [c.patient_control_number for c in claims]
+        )
+        chosen = [
+            choose_transmission(self._candidates.get(c.patient_control_number, []), c, sent_before)
+            for c in claims
+        ]
+        self._traced = {(c.claim_id, c.claim_version) for c in chosen if c}
+        self._traceparents = await ClaimSubmissionRepository(self.uow.session).traceparents(
+            self.tenant_id, sorted(self._traced)
+        )
 
     def _wanted(self, position: int) -> bool:
         return self.only is None or position in self.only
@@ -497,9 +526,7 @@ class _Application:
         parsed: ParsedAcknowledgment,
         sent_before: datetime | None,
     ) -> None:
-        candidates = await self.repository.claim_candidates(
-            self.tenant_id, self.clearinghouse_id, claim.patient_control_number
-        )
+        candidates = self._candidates.get(claim.patient_control_number, [])
         chosen = choose_transmission(candidates, claim, sent_before)
         outcome = claim.outcome
         known_lines = set(chosen.line_control_numbers) if chosen else set()
@@ -632,9 +659,11 @@ class _Application:
     async def _announce(self, claim_id: str, claim_version: int, **event: Any) -> None:
         """Publish an event about the claim in a span continuing the claim's own trace
         (stored with its submission): the poller runs outside any consumer span."""
-        traceparents = await ClaimSubmissionRepository(self.uow.session).traceparents(
-            self.tenant_id, [(claim_id, claim_version)]
-        )
+        traceparents = self._traceparents
+        if (claim_id, claim_version) not in self._traced:
+            traceparents = await ClaimSubmissionRepository(self.uow.session).traceparents(
+                self.tenant_id, [(claim_id, claim_version)]
+            )
         with continuing(
             traceparents.get((claim_id, claim_version)),
             "edi.acknowledgment.apply",

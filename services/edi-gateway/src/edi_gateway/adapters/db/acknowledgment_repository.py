@@ -5,13 +5,14 @@ tenant."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, and_, any_, func, literal, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from edi_gateway.adapters.db.acknowledgment_tables import (
@@ -327,9 +328,14 @@ class AcknowledgmentRepository:
         rows = (await self._session.execute(query.order_by(c.id))).mappings().all()
         return [_record(TransmittedClaim, row) for row in rows]
 
-    async def claim_candidates(
-        self, tenant_id: str, clearinghouse_id: str, patient_control_number: str
-    ) -> list[ClaimCandidate]:
+    async def claim_candidates_of(
+        self, tenant_id: str, clearinghouse_id: str, patient_control_numbers: Sequence[str]
+    ) -> dict[str, list[ClaimCandidate]]:
+        """The live transmissions of each patient control number, in the order they were
+        recorded: one statement for a whole 277CA (#10)."""
+        wanted = sorted(set(patient_control_numbers))
+        if not wanted:
+            return {}
         t, i, s = TRANSMISSION.c, INTERCHANGE.c, CLAIM_SUBMISSION.c
         query = (
             select(
@@ -357,13 +363,17 @@ class AcknowledgmentRepository:
             .where(
                 t.tenant_id == tenant_id,
                 t.clearinghouse_id == clearinghouse_id,
-                t.patient_control_number == patient_control_number,
+                t.patient_control_number == wanted[0]
+                if len(wanted) == 1
+                else t.patient_control_number == any_(literal(wanted, ARRAY(String))),
                 i.status.in_(_LIVE),
             )
             .order_by(t.id)
         )
-        rows = (await self._session.execute(query)).mappings().all()
-        return [_candidate(row) for row in rows]
+        found: dict[str, list[ClaimCandidate]] = {}
+        for row in (await self._session.execute(query)).mappings():
+            found.setdefault(row["patient_control_number"], []).append(_candidate(row))
+        return found
 
     # ------------------------------------------------------------ state
 
@@ -397,30 +407,20 @@ class AcknowledgmentRepository:
         self, tenant_id: str, interchange_id: str, claim_id: str, claim_version: int
     ) -> TransmissionAcknowledgment:
         """The transmission's acknowledgment state, locked until the transaction ends (two
-        acknowledgments of one claim are applied one after the other)."""
+        acknowledgments of one claim are applied one after the other): created when it has
+        none yet, locked and read in the one statement (an upsert that returns the row)."""
         key = {
             "tenant_id": tenant_id,
             "interchange_id": interchange_id,
             "claim_id": claim_id,
             "claim_version": claim_version,
         }
-        await self._session.execute(
-            insert(TRANSMISSION_ACKNOWLEDGMENT)
-            .values(**key)
-            .on_conflict_do_nothing(constraint="pk_transmission_acknowledgment")
-        )
-        c = TRANSMISSION_ACKNOWLEDGMENT.c
-        row = (
-            (
-                await self._session.execute(
-                    select(TRANSMISSION_ACKNOWLEDGMENT)
-                    .where(*(c[k] == v for k, v in key.items()))
-                    .with_for_update()
-                )
-            )
-            .mappings()
-            .one()
-        )
+        statement = insert(TRANSMISSION_ACKNOWLEDGMENT).values(**key)
+        upsert = statement.on_conflict_do_update(
+            constraint="pk_transmission_acknowledgment",
+            set_={"claim_version": statement.excluded.claim_version},
+        ).returning(*TRANSMISSION_ACKNOWLEDGMENT.c)
+        row = (await self._session.execute(upsert)).mappings().one()
         return _record(TransmissionAcknowledgment, row)
 
     async def update_transmission(

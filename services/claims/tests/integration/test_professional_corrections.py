@@ -13,6 +13,7 @@ import copy
 import json
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ import pytest
 from sqlalchemy import select, update
 
 from claims.adapters.db.tables import CLAIM_OVERRIDE_AUDIT
+from claims.domain.corrections import Acknowledgment, AcknowledgmentEffect, AcknowledgmentOutcome
+from claims.service_layer.professional_claims import record_acknowledgment
 from claims.settings import ClaimsSettings
 from common.outbox import OUTBOX
 from common.runtime import ServiceRuntime
@@ -685,3 +688,32 @@ async def test_the_openapi_document_describes_the_corrections(client: httpx.Asyn
         "REASON_REQUIRED"
         in paths["/v1/claims/{claim_id}/reverse"]["post"]["responses"]["422"]["description"]
     )
+
+
+async def test_one_acknowledgment_recorded_twice_is_kept_once_and_moves_the_claim_once(
+    runtime: ServiceRuntime, send: Send, client: httpx.AsyncClient, token: Token
+) -> None:
+    """The inbox drops a redelivered event before it reaches the use case; the use case
+    holds on its own (the acknowledgment's event id is unique): the second is UNCHANGED."""
+    run = run_id()
+    _, _, [member] = await billed_session(send, run, 1)
+    claim = await claim_of(client, token, member)
+    ack = Acknowledgment(
+        claim_id=claim["claim_id"],
+        claim_version=1,
+        outcome=AcknowledgmentOutcome.ACCEPTED,
+        stage="277CA",
+        codes=("A1:20",),
+        message=None,
+        acknowledged_at=datetime.now(UTC),
+        event_id=str(uuid.uuid4()),
+    )
+    effects = []
+    for _ in range(2):
+        async with runtime.unit_of_work() as uow:
+            effects.append(await record_acknowledgment(uow, TENANT, ack))
+            await uow.commit()
+    assert effects == [AcknowledgmentEffect.APPLIED, AcknowledgmentEffect.UNCHANGED]
+    body = await detail(client, token, claim["claim_id"])
+    assert [a["effect"] for a in body["acknowledgments"]] == ["APPLIED"]
+    assert [c["to_status"] for c in body["status_history"]].count("ACCEPTED") == 1

@@ -710,10 +710,9 @@ async def record_acknowledgment(
     claim = await repository.get_claim(tenant_id, ack.claim_id, for_update=True)
     if claim is None:
         raise ClaimNotYetKnown(ack.claim_id)
-    if await corrections.acknowledgment_seen(tenant_id, ack.event_id):
-        return AcknowledgmentEffect.UNCHANGED
     decision = acknowledgment_decision(claim.status, claim.version, ack.claim_version, ack.outcome)
-    await corrections.add_acknowledgment(tenant_id, ack, decision.effect)
+    if not await corrections.add_acknowledgment(tenant_id, ack, decision.effect):
+        return AcknowledgmentEffect.UNCHANGED  # this event was recorded before
     log.info(
         "claim_acknowledgment_recorded",
         claim_id=claim.claim_id,

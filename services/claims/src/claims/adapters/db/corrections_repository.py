@@ -106,15 +106,6 @@ class CorrectionsRepository:
         )
         return (await self._session.execute(statement)).first() is not None
 
-    async def acknowledgment_seen(self, tenant_id: str, event_id: str) -> bool:
-        row = await self._session.execute(
-            select(CLAIM_ACKNOWLEDGMENT.c.id).where(
-                CLAIM_ACKNOWLEDGMENT.c.tenant_id == tenant_id,
-                CLAIM_ACKNOWLEDGMENT.c.event_id == event_id,
-            )
-        )
-        return row.first() is not None
-
     async def acknowledgments(self, tenant_id: str, claim_id: str) -> list[AcknowledgmentRow]:
         rows = (
             (
